@@ -1,0 +1,1 @@
+"""The action catalogue and the executor that runs action requests."""

@@ -1,0 +1,1 @@
+"""The stateless engine: matches events to rules and runs workflow state machines."""

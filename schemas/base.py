@@ -1,0 +1,33 @@
+"""The base every message model shares: strict, frozen, versioned."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+#: Version of the message contracts. A consumer refuses (dead-letters) a message whose
+#: version it does not know instead of guessing at its meaning.
+SCHEMA_VERSION = 1
+
+
+class Message(BaseModel):
+    """A message exchanged over Kafka: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (the only kind Squall stores)."""
+    return datetime.now(UTC)
+
+
+class UndecodableMessage(ValueError):
+    """A Kafka message that is not a valid instance of the contract it was read as."""
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first invalid field and what was expected of it."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "message"
+    return f"{where}: {err['msg']}"

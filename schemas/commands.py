@@ -1,0 +1,49 @@
+"""Commands on the commands topic, each keyed by the execution it acts on.
+
+Keying by execution id puts every command for one execution on one partition, so one
+engine at a time applies them, in order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from schemas.actions import ActionResult
+from schemas.base import SCHEMA_VERSION, Message, UndecodableMessage, describe_error
+
+
+class StartExecution(Message):
+    """Start a workflow execution whose id the sender chose (so a retry is idempotent)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["start_execution"] = "start_execution"
+    command_id: str
+    execution_id: str
+    project: str = "default"
+    workflow_name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    event_id: str | None = None
+    rule: str | None = None
+
+
+Command = Annotated[StartExecution | ActionResult, Field(discriminator="kind")]
+
+_COMMAND = TypeAdapter[Command](Command)
+
+
+class CommandMessage(Message):
+    """The JSON form of a command on the wire (used to publish the JSON Schema)."""
+
+    command: Command
+
+
+def decode_command(raw: bytes) -> Command:
+    """Parse one commands-topic message, raising UndecodableMessage with the reason."""
+    try:
+        return _COMMAND.validate_json(raw)
+    except ValidationError as exc:
+        raise UndecodableMessage(describe_error(exc)) from None

@@ -1,0 +1,1 @@
+"""Definitions: Mistral workbooks plus Squall hooks, rules and timers."""
