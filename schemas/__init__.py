@@ -5,7 +5,14 @@ this one depends on no other Squall package.
 """
 
 from schemas.actions import ActionRequest, ActionResult
-from schemas.commands import Command, CommandMessage, StartExecution, decode_command
+from schemas.commands import (
+    Command,
+    CommandMessage,
+    ControlExecution,
+    RerunTask,
+    StartExecution,
+    decode_command,
+)
 from schemas.events import CloudEvent, decode_event
 from schemas.executions import ExecutionDoc, HistoryEntry, TaskDoc
 from schemas.states import ExecutionState, TaskState
@@ -16,9 +23,11 @@ __all__ = [
     "CloudEvent",
     "Command",
     "CommandMessage",
+    "ControlExecution",
     "ExecutionDoc",
     "ExecutionState",
     "HistoryEntry",
+    "RerunTask",
     "StartExecution",
     "TaskDoc",
     "TaskState",

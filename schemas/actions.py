@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from schemas.base import SCHEMA_VERSION, Message, utcnow
+from schemas.base import SCHEMA_VERSION, Message, UndecodableMessage, describe_error, utcnow
 
 
 class ActionRequest(Message):
@@ -53,3 +53,11 @@ class ActionResult(Message):
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime = Field(default_factory=utcnow)
+
+
+def decode_action_request(raw: bytes) -> ActionRequest:
+    """Parse one actions-topic message, raising UndecodableMessage with the reason."""
+    try:
+        return ActionRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise UndecodableMessage(describe_error(exc)) from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 #: Version of the message contracts. A consumer refuses (dead-letters) a message whose
 #: version it does not know instead of guessing at its meaning.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class Message(BaseModel):

@@ -30,7 +30,40 @@ class StartExecution(Message):
     rule: str | None = None
 
 
-Command = Annotated[StartExecution | ActionResult, Field(discriminator="kind")]
+class ControlExecution(Message):
+    """Change a running execution's course: pause, resume, cancel, fail or succeed it.
+
+    Pause, resume and cancel cascade to its sub-workflow executions.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["control_execution"] = "control_execution"
+    command_id: str
+    execution_id: str
+    action: Literal["pause", "resume", "cancel", "fail", "succeed"]
+    message: str | None = None
+    #: For ``resume``: an environment update merged into the execution's env.
+    env: dict[str, Any] | None = None
+
+
+class RerunTask(Message):
+    """Run a failed task again (Mistral's task rerun; Step Functions' redrive).
+
+    ``reset`` false re-runs only the failed items of a with-items task.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["rerun_task"] = "rerun_task"
+    command_id: str
+    execution_id: str
+    task_id: str
+    reset: bool = True
+    env: dict[str, Any] | None = None
+
+
+Command = Annotated[
+    StartExecution | ActionResult | ControlExecution | RerunTask, Field(discriminator="kind")
+]
 
 _COMMAND = TypeAdapter[Command](Command)
 

@@ -1,0 +1,102 @@
+"""What flows on Kafka: the topic names and the publishing contract every part uses."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import Field
+
+from schemas.base import Message, utcnow
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Squall's topics, all named from one prefix (``SQUALL_TOPIC_PREFIX``)."""
+
+    prefix: str = "squall."
+
+    @property
+    def events(self) -> str:
+        """CloudEvents from triggers and the engine's lifecycle events."""
+        return f"{self.prefix}events"
+
+    @property
+    def commands(self) -> str:
+        """Commands for the engine, keyed by execution id."""
+        return f"{self.prefix}commands"
+
+    @property
+    def actions(self) -> str:
+        """Action requests for the executors, keyed by action execution id."""
+        return f"{self.prefix}actions"
+
+    @property
+    def dead_letters(self) -> str:
+        """Messages no consumer could decode, with the reason."""
+        return f"{self.prefix}deadletters"
+
+    def all(self) -> tuple[str, ...]:
+        """Every topic Squall needs to exist."""
+        return (self.events, self.commands, self.actions, self.dead_letters)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to publish."""
+
+    topic: str
+    key: str
+    value: bytes
+
+
+class Publisher(Protocol):
+    """Publishes messages and returns only once Kafka acknowledged every one of them."""
+
+    async def publish(self, messages: list[Outbound]) -> None:
+        """Send all messages; raise if any was not acknowledged."""
+
+
+class InboundRecord(Protocol):
+    """The parts of a consumed Kafka record that handlers read."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class DeadLetter(Message):
+    """An undecodable message, kept with the reason and its original bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = None
+    value_b64: str
+    error: str
+    consumer: str
+    at: datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def outbound(cls, topics: Topics, record: InboundRecord, error: str, consumer: str) -> Outbound:
+        """The dead-letter message for an undecodable ``record``."""
+        letter = cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode(errors="replace") if record.key is not None else None,
+            value_b64=base64.b64encode(record.value or b"").decode(),
+            error=error,
+            consumer=consumer,
+        )
+        key = f"{record.topic}:{record.partition}:{record.offset}"
+        return Outbound(topics.dead_letters, key, letter.model_dump_json().encode())
