@@ -1,0 +1,216 @@
+"""The executor: runs action requests from Kafka, at most once per attempt.
+
+Each request names one action execution. Before running it the executor claims that
+id in MongoDB (a unique ``_id``), so a redelivered request finds the claim instead of
+running the action again: it re-sends a stored result, waits for a live owner, or
+takes over from a dead one (noticed by its stale heartbeat). An interrupted action
+is re-run only if its task is marked ``safe-rerun``; otherwise it fails, so no
+execution waits forever for an executor that died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from actions.catalogue import (
+    ActionCatalogue,
+    ActionContext,
+    ActionOutcome,
+    ActionSettings,
+    mask_secrets,
+)
+from schemas import ActionRequest, ActionResult
+from schemas.actions import decode_action_request
+from schemas.base import UndecodableMessage, utcnow
+from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+INTERRUPTED = "action execution was interrupted: the executor running it stopped"
+
+
+class Executor:
+    """Runs one action request at a time per call; many calls run concurrently."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Doc],
+        catalogue: ActionCatalogue,
+        publisher: Publisher,
+        topics: Topics,
+        settings: ActionSettings,
+        *,
+        heartbeat_s: float,
+        stale_after_s: float,
+    ) -> None:
+        self._runs = db["action_runs"]
+        self._catalogue = catalogue
+        self._publisher = publisher
+        self._topics = topics
+        self._settings = settings
+        self._heartbeat_s = heartbeat_s
+        self._stale_after = timedelta(seconds=stale_after_s)
+        self.owner = f"executor-{uuid.uuid4()}"
+
+    async def handle(self, record: InboundRecord) -> None:
+        """Run the request in ``record`` (or settle it from its claim) and report."""
+        try:
+            request = decode_action_request(record.value or b"")
+        except UndecodableMessage as exc:
+            log.warning("dead-lettering %s@%d: %s", record.topic, record.offset, exc)
+            await self._publisher.publish(
+                [DeadLetter.outbound(self._topics, record, str(exc), "executor")]
+            )
+            return
+        result = await self._settle(request)
+        if result is not None:
+            await self._report(result)
+
+    async def _settle(self, request: ActionRequest) -> ActionResult | None:
+        while True:
+            claim = await self._claim(request)
+            if claim is None:
+                return await self._run(request)
+            if claim["state"] in ("SUCCESS", "ERROR"):
+                return _result_from_claim(request, claim)
+            if claim["heartbeat_at"] + self._stale_after > utcnow():
+                await asyncio.sleep(self._heartbeat_s)
+                continue
+            if await self._take_over(claim):
+                if request.safe_rerun:
+                    log.info("re-running %s (safe-rerun): its executor stopped", request.action)
+                    return await self._run(request)
+                return await self._finish(
+                    request, ActionOutcome(state="ERROR", error=INTERRUPTED), utcnow()
+                )
+
+    async def _claim(self, request: ActionRequest) -> Doc | None:
+        """Claim the action execution; None when claimed now, else the existing claim."""
+        now = utcnow()
+        try:
+            await self._runs.insert_one(
+                {
+                    "_id": request.action_execution_id,
+                    "execution_id": request.execution_id,
+                    "task_id": request.task_id,
+                    "action": request.action,
+                    "input": mask_secrets(request.input),
+                    "state": "RUNNING",
+                    "owner": self.owner,
+                    "started_at": now,
+                    "heartbeat_at": now,
+                }
+            )
+        except DuplicateKeyError:
+            return await self._runs.find_one({"_id": request.action_execution_id})
+        return None
+
+    async def _take_over(self, claim: Doc) -> bool:
+        result = await self._runs.update_one(
+            {"_id": claim["_id"], "state": "RUNNING", "heartbeat_at": claim["heartbeat_at"]},
+            {"$set": {"owner": self.owner, "heartbeat_at": utcnow()}},
+        )
+        return result.modified_count == 1
+
+    async def _run(self, request: ActionRequest) -> ActionResult | None:
+        started = utcnow()
+        ctx = ActionContext(
+            execution_id=request.execution_id,
+            task_id=request.task_id,
+            task_name=request.task_name,
+            workflow_name=request.workflow_name,
+            action_execution_id=request.action_execution_id,
+            project=request.project,
+            settings=self._settings,
+        )
+        beat = asyncio.create_task(self._heartbeat(request.action_execution_id))
+        try:
+            outcome = await self._catalogue.run(
+                request.action, request.input, ctx, timeout_s=request.timeout_s
+            )
+        finally:
+            beat.cancel()
+            with suppress(asyncio.CancelledError):
+                await beat
+        return await self._finish(request, outcome, started)
+
+    async def _heartbeat(self, action_execution_id: str) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            await self._runs.update_one(
+                {"_id": action_execution_id, "owner": self.owner},
+                {"$set": {"heartbeat_at": utcnow()}},
+            )
+
+    async def _finish(
+        self, request: ActionRequest, outcome: ActionOutcome, started: datetime
+    ) -> ActionResult | None:
+        if outcome.is_async:
+            # The result arrives later through the API (std.async_noop and friends).
+            return None
+        finished = utcnow()
+        await self._runs.update_one(
+            {"_id": request.action_execution_id, "owner": self.owner},
+            {
+                "$set": {
+                    "state": outcome.state,
+                    "output": outcome.output,
+                    "error": outcome.error,
+                    "finished_at": finished,
+                }
+            },
+        )
+        return _result(request, outcome.state, outcome.output, outcome.error, started, finished)
+
+    async def _report(self, result: ActionResult) -> None:
+        await self._publisher.publish(
+            [
+                Outbound(
+                    self._topics.commands, result.execution_id, result.model_dump_json().encode()
+                )
+            ]
+        )
+
+
+def _result(
+    request: ActionRequest,
+    state: str,
+    output: Any,
+    error: str | None,
+    started: datetime | None,
+    finished: datetime,
+) -> ActionResult:
+    return ActionResult(
+        command_id=f"result:{request.action_execution_id}",
+        execution_id=request.execution_id,
+        task_id=request.task_id,
+        action_execution_id=request.action_execution_id,
+        item_index=request.item_index,
+        attempt=request.attempt,
+        state="SUCCESS" if state == "SUCCESS" else "ERROR",
+        output=output,
+        error=error,
+        started_at=started,
+        finished_at=finished,
+    )
+
+
+def _result_from_claim(request: ActionRequest, claim: Doc) -> ActionResult:
+    return _result(
+        request,
+        claim["state"],
+        claim.get("output"),
+        claim.get("error"),
+        claim.get("started_at"),
+        claim.get("finished_at") or utcnow(),
+    )

@@ -1,0 +1,220 @@
+"""The engine's hot path: one batch of records in, state in MongoDB, messages out.
+
+For a batch: decode events and commands; turn events into StartExecution commands
+through the rules; load every execution the commands touch in one query; apply the
+commands in memory; write all changes in one bulk write guarded by each execution's
+version; publish the derived messages and wait for Kafka's acknowledgements. Only
+then does the caller commit the offsets.
+
+Each execution document keeps the messages of its latest change (its outbox). A
+command that changes nothing (a redelivery) re-publishes that outbox: if the engine
+died between writing and publishing, this is how the messages still go out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from engine.lifecycle import execution_event, task_failed_event
+from engine.rules import RuleSet
+from engine.store import Doc, EngineStore
+from engine.workflow import WorkflowRun
+from schemas import CloudEvent, Command, StartExecution
+from schemas.base import UndecodableMessage, utcnow
+from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
+from schemas.commands import decode_command
+from schemas.definitions import Workflow
+from schemas.events import decode_event
+
+log = logging.getLogger(__name__)
+
+
+class Definitions(Protocol):
+    """The engine's read-only view of the loaded definitions."""
+
+    @property
+    def rules(self) -> RuleSet:
+        """The compiled rules."""
+
+    def workflow(self, project: str, name: str) -> Workflow | None:
+        """A workflow definition by project and name."""
+
+
+class EngineProcessor:
+    """Applies batches of events and commands; stateless between batches."""
+
+    def __init__(
+        self,
+        store: EngineStore,
+        definitions: Definitions,
+        publisher: Publisher,
+        topics: Topics,
+        *,
+        retention: timedelta,
+        after_write: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._definitions = definitions
+        self._publisher = publisher
+        self._topics = topics
+        self._retention = retention
+        self._specs: dict[str, Workflow] = {}
+        # Observes the moment state is stored but nothing is published yet; the
+        # crash tests use it to stop the process exactly there.
+        self._after_write = after_write
+
+    async def handle(self, records: Sequence[InboundRecord]) -> None:
+        """Process one batch; returns once its state is stored and its messages sent."""
+        events: list[CloudEvent] = []
+        commands: list[Command] = []
+        dead: list[Outbound] = []
+        for record in records:
+            try:
+                if record.topic == self._topics.events:
+                    events.append(decode_event(record.value or b""))
+                else:
+                    commands.append(decode_command(record.value or b""))
+            except UndecodableMessage as exc:
+                log.warning("dead-lettering %s@%d: %s", record.topic, record.offset, exc)
+                dead.append(DeadLetter.outbound(self._topics, record, str(exc), "engine"))
+        caused: dict[str, list[str]] = defaultdict(list)
+        for event in events:
+            for firing in self._definitions.rules.fire(event):
+                commands.append(firing.command)
+                caused[event.id].append(firing.command.execution_id)
+        now = utcnow()
+        await self._store.archive(events, caused, received_at=now, expires_at=now + self._retention)
+        outbound = await self.apply(commands)
+        await self._publisher.publish(outbound + dead)
+
+    async def apply(self, commands: Sequence[Command]) -> list[Outbound]:
+        """Apply commands to their executions and store the result; return what to send."""
+        by_execution: dict[str, list[Command]] = defaultdict(list)
+        for command in commands:
+            by_execution[command.execution_id].append(command)
+        docs = await self._store.load_executions(by_execution)
+        now = utcnow()
+        created: list[Doc] = []
+        changed: list[tuple[Doc, Doc]] = []
+        tasks: list[Doc] = []
+        outbound: list[Outbound] = []
+        for execution_id, batch in by_execution.items():
+            doc = docs.get(execution_id)
+            run = await self._run_for(doc, now) if doc is not None else None
+            repeated = False
+            for command in batch:
+                if isinstance(command, StartExecution):
+                    if run is None:
+                        run = await self._start(command, now)
+                    else:
+                        repeated = True
+                elif run is None or not run.apply(command):
+                    repeated = True
+            if run is None:
+                log.warning("commands for unknown execution %s ignored", execution_id)
+                continue
+            if repeated:
+                # Whatever the last change derived may never have been sent.
+                outbound += [_from_outbox(m) for m in run.doc["outbox"]]
+            if not run.effects.dirty:
+                continue
+            messages = self._messages(run)
+            run.doc["outbox"] = [_to_outbox(m) for m in messages]
+            run.effects.dirty.add("outbox")
+            tasks += [self._task_copy(run.doc, t) for t in self._dirty_tasks(run)]
+            if doc is None:
+                created.append(run.doc)
+            else:
+                changed.append((doc, self._update(run, now)))
+            outbound += messages
+        await self._store.write(created, changed)
+        await self._store.write_tasks(tasks)
+        if self._after_write is not None and (created or changed):
+            self._after_write()
+        return outbound
+
+    async def _start(self, command: StartExecution, now: Any) -> WorkflowRun:
+        spec = self._definitions.workflow(command.project, command.workflow_name)
+        if spec is None:
+            return WorkflowRun.rejected(
+                command, f"Workflow not found [name={command.workflow_name}]", now
+            )
+        digest = await self._remember(spec)
+        run = WorkflowRun.new(command, spec, digest, now)
+        run.start()
+        return run
+
+    async def _remember(self, spec: Workflow) -> str:
+        definition = spec.model_dump(mode="json", by_alias=True)
+        digest = await self._store.save_spec(definition)
+        self._specs[digest] = spec
+        return digest
+
+    async def _run_for(self, doc: Doc, now: Any) -> WorkflowRun | None:
+        digest = doc["spec_hash"]
+        spec = self._specs.get(digest)
+        if spec is None:
+            definition = await self._store.load_spec(digest)
+            if definition is None:
+                log.error("execution %s has no stored workflow definition", doc["_id"])
+                return None
+            spec = self._specs[digest] = Workflow.model_validate(definition)
+        return WorkflowRun(doc, spec, now)
+
+    def _messages(self, run: WorkflowRun) -> list[Outbound]:
+        doc, effects = run.doc, run.effects
+        out = [
+            Outbound(self._topics.actions, r.action_execution_id, r.model_dump_json().encode())
+            for r in effects.requests
+        ]
+        events: list[CloudEvent] = []
+        if effects.started:
+            events.append(execution_event(doc, "RUNNING", run.now))
+        events += [
+            task_failed_event(doc, doc["tasks"][key.split(".", 1)[1]], run.now)
+            for key in sorted(effects.dirty)
+            if key.startswith("tasks.") and doc["tasks"][key.split(".", 1)[1]]["state"] == "ERROR"
+        ]
+        if effects.finished:
+            events.append(execution_event(doc, doc["state"], run.now))
+        out += [Outbound(self._topics.events, e.subject or e.id, e.to_bytes()) for e in events]
+        return out
+
+    @staticmethod
+    def _dirty_tasks(run: WorkflowRun) -> list[Doc]:
+        return [
+            run.doc["tasks"][key.split(".", 1)[1]]
+            for key in run.effects.dirty
+            if key.startswith("tasks.")
+        ]
+
+    @staticmethod
+    def _task_copy(doc: Doc, task: Doc) -> Doc:
+        copy = {k: v for k, v in task.items() if k not in ("id", "in_context")}
+        return copy | {"_id": task["id"], "execution_id": doc["_id"], "project": doc["project"]}
+
+    @staticmethod
+    def _update(run: WorkflowRun, now: Any) -> Doc:
+        doc = run.doc
+        fields: Doc = {"updated_at": now}
+        for key in run.effects.dirty:
+            if key.startswith("tasks."):
+                fields[key] = doc["tasks"][key.split(".", 1)[1]]
+            else:
+                fields[key] = doc[key]
+        update: Doc = {"$set": fields, "$inc": {"version": 1}}
+        if run.effects.history:
+            update["$push"] = {"history": {"$each": run.effects.history}}
+        return update
+
+
+def _to_outbox(message: Outbound) -> Doc:
+    return {"topic": message.topic, "key": message.key, "value": message.value.decode()}
+
+
+def _from_outbox(stored: Doc) -> Outbound:
+    return Outbound(stored["topic"], stored["key"], stored["value"].encode())

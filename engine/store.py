@@ -1,0 +1,110 @@
+"""The engine's MongoDB collections and the batched, version-checked writes to them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, InsertOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from schemas import CloudEvent
+
+Doc = dict[str, Any]
+
+
+class VersionConflict(RuntimeError):
+    """Another engine changed an execution this batch also changed; redo the batch."""
+
+
+class EngineStore:
+    """Keyed access to executions, tasks, workflow snapshots and the event archive."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.executions = db["executions"]
+        self.tasks = db["tasks"]
+        self.specs = db["workflow_specs"]
+        self.events = db["events"]
+
+    async def ensure_indexes(self) -> None:
+        """Create the secondary indexes the API's lookups use."""
+        await self.tasks.create_index([("execution_id", ASCENDING)])
+        await self.events.create_index([("expires_at", ASCENDING)])
+
+    async def load_executions(self, ids: Iterable[str]) -> dict[str, Doc]:
+        """Every execution of ``ids`` that exists, in one query."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {doc["_id"]: doc async for doc in self.executions.find({"_id": {"$in": wanted}})}
+
+    async def save_spec(self, definition: dict[str, Any]) -> str:
+        """Store a workflow definition snapshot once; return its content hash."""
+        text = json.dumps(definition, sort_keys=True, default=str)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        await self.specs.update_one(
+            {"_id": digest}, {"$setOnInsert": {"definition": definition}}, upsert=True
+        )
+        return digest
+
+    async def load_spec(self, digest: str) -> dict[str, Any] | None:
+        """A workflow definition snapshot by its hash."""
+        doc = await self.specs.find_one({"_id": digest})
+        return doc["definition"] if doc else None
+
+    async def write(self, created: list[Doc], changed: list[tuple[Doc, Doc]]) -> None:
+        """Insert new executions and apply version-checked updates, in one bulk write each.
+
+        ``changed`` holds (document, update) pairs; each update applies only if the stored
+        version is still the one the document was loaded with.
+        """
+        ops: list[InsertOne[Doc] | UpdateOne] = [InsertOne(doc) for doc in created]
+        ops += [UpdateOne({"_id": d["_id"], "version": d["version"]}, u) for d, u in changed]
+        if not ops:
+            return
+        result = await self.executions.bulk_write(ops, ordered=False)
+        if result.matched_count != len(changed):
+            raise VersionConflict(
+                f"{len(changed) - result.matched_count} execution(s) changed concurrently"
+            )
+
+    async def write_tasks(self, tasks: list[Doc]) -> None:
+        """Upsert the query copies of task records (keyed by their deterministic id)."""
+        if tasks:
+            await self.tasks.bulk_write(
+                [UpdateOne({"_id": t["_id"]}, {"$set": t}, upsert=True) for t in tasks],
+                ordered=False,
+            )
+
+    async def archive(
+        self,
+        events: list[CloudEvent],
+        caused: dict[str, list[str]],
+        *,
+        received_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """Archive events (once each, whatever the redeliveries) with what they caused."""
+        if not events:
+            return
+        ops = []
+        for event in events:
+            update: Doc = {
+                "$setOnInsert": {
+                    "project": event.project,
+                    "event": event.matchable(),
+                    "received_at": received_at,
+                    "expires_at": expires_at,
+                },
+            }
+            if caused.get(event.id):
+                update["$addToSet"] = {"executions": {"$each": caused[event.id]}}
+            ops.append(UpdateOne({"_id": event.id}, update, upsert=True))
+        await self.events.bulk_write(ops, ordered=False)
+
+    async def get_event(self, event_id: str) -> Doc | None:
+        """An archived event by id."""
+        return await self.events.find_one({"_id": event_id})

@@ -1,0 +1,189 @@
+"""The ``squall`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from schemas.definitions import DefinitionError, load_definitions
+from squall.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("squall")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``squall`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"squall: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="squall", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    dev = sub.add_parser("dev", help="run everything with embedded Kafka and MongoDB")
+    dev.add_argument("--port", type=int, help="HTTP port (default: SQUALL_HTTP_PORT or 8989)")
+    dev.add_argument("--data-dir", type=Path, help="where the embedded database keeps its files")
+    dev.add_argument("--examples", type=Path, default=Path("examples"), help="definitions to load")
+    dev.set_defaults(func=_dev)
+
+    run = sub.add_parser("run", help="run roles against external Kafka and MongoDB")
+    run.add_argument(
+        "--role", action="append", required=True, help="api, engine, executor, timer or all"
+    )
+    run.set_defaults(func=_run)
+
+    apply = sub.add_parser("apply", help="load a definitions file into a running Squall")
+    apply.add_argument("-f", "--file", type=Path, required=True)
+    apply.add_argument("--url", default=None, help="API URL (default: SQUALL_API_URL or local)")
+    apply.add_argument("--project", default="default")
+    apply.set_defaults(func=_apply)
+
+    validate = sub.add_parser("validate", help="check definitions files offline")
+    validate.add_argument("files", type=Path, nargs="+")
+    validate.set_defaults(func=_validate)
+    return parser
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _serve(settings: Settings, roles: set[str], ready: Any = None) -> int:
+    from squall.roles import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, roles, stop, ready)
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from squall.roles import ROLES
+
+    settings = load_settings()
+    _setup_logging(settings)
+    roles = {r.strip() for value in args.role for r in value.split(",")}
+    if "all" in roles:
+        roles = set(ROLES)
+    return _serve(settings, roles)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from squall.embedded import embedded_servers
+    from squall.roles import ROLES
+    from squall.services import Services
+
+    base = load_settings()
+    data_dir = args.data_dir or base.data_dir
+    _setup_logging(base)
+    with embedded_servers(data_dir) as servers:
+        overrides = base.model_dump() | {
+            "kafka_bootstrap": servers.kafka_bootstrap,
+            "mongo_uri": servers.mongo_uri,
+        }
+        if args.port is not None:
+            overrides["http_port"] = args.port
+        settings = Settings(**overrides)
+
+        async def ready(services: Services) -> None:
+            from squall.dev import announce, load_examples
+
+            hooks = await load_examples(services, args.examples)
+            announce(settings, hooks)
+
+        return _serve(settings, set(ROLES), ready)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    import os
+
+    url = args.url or os.environ.get("SQUALL_API_URL") or _local_url()
+    try:
+        text = args.file.read_text()
+    except OSError as exc:
+        print(f"squall: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/v1/apply?project={args.project}&filename={args.file.name}",
+        data=text.encode(),
+        headers={"Content-Type": "application/yaml"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            report = json.load(response)
+    except urllib.error.HTTPError as exc:
+        body = json.load(exc)
+        print(f"squall: {body.get('message', exc.reason)}", file=sys.stderr)
+        for issue in body.get("details") or []:
+            print(
+                f"  {issue['file']}:{issue['line']}:{issue['column']}: "
+                f"{issue['path']}: {issue['message']}",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED
+    except urllib.error.URLError as exc:
+        print(f"squall: cannot reach the API at {url}: {exc.reason}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    for kind, names in sorted(report["applied"].items()):
+        print(f"{kind}: {', '.join(names)}")
+    for removed in report["removed"]:
+        print(f"removed: {removed}")
+    return EXIT_OK
+
+
+def _local_url() -> str:
+    settings = load_settings()
+    return f"http://{settings.http_host}:{settings.http_port}"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from squall.definitions import check_references
+
+    failed = False
+    for path in args.files:
+        try:
+            definitions = load_definitions(path.read_text(), str(path))
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            failed = True
+            continue
+        except DefinitionError as exc:
+            issues = exc.issues
+        else:
+            issues = check_references(definitions, str(path))
+        for issue in issues:
+            print(f"{issue.file}:{issue.line}:{issue.column}: {issue.path}: {issue.message}")
+        failed = failed or bool(issues)
+        if not issues:
+            print(f"{path}: OK")
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,162 @@
+"""Process roles: ``api``, ``engine``, ``executor``, ``timer``; any subset in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack, suppress
+from typing import Any
+
+from aiohttp import web
+
+from actions.catalogue import ActionCatalogue, ActionSettings
+from actions.executor import Executor
+from engine.processor import EngineProcessor
+from squall.api import create_app
+from squall.kafka import Record, make_consumer, run_batches, run_concurrently
+from squall.services import Services
+from squall.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROLES = ("api", "engine", "executor", "timer")
+Ready = Callable[[Services], Awaitable[None]]
+
+#: How often a process without its own trigger checks for changed definitions.
+REFRESH_INTERVAL_S = 1.0
+
+
+async def serve(
+    settings: Settings, roles: set[str], stop: asyncio.Event, ready: Ready | None = None
+) -> None:
+    """Run ``roles`` until ``stop`` is set or one of them fails, then shut down cleanly."""
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}; choose from {', '.join(ROLES)}")
+    async with AsyncExitStack() as stack:
+        services = await Services.connect(settings)
+        stack.push_async_callback(services.close)
+        jobs: list[Coroutine[Any, Any, None]] = [_refresh_definitions(services)]
+        if "api" in roles:
+            await _start_api(services, stack)
+        if "engine" in roles:
+            jobs.append(await _engine(services, stack))
+        if "executor" in roles:
+            jobs.append(await _executor(services, stack))
+        if "timer" in roles:
+            jobs.append(_timer(services))
+        if ready is not None:
+            await ready(services)
+        tasks = [asyncio.create_task(job) for job in jobs]
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [stopper, *tasks]:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+async def _start_api(services: Services, stack: AsyncExitStack) -> None:
+    runner = web.AppRunner(create_app(services), access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, services.settings.http_host, services.settings.http_port)
+    await site.start()
+    log.info(
+        "API listening on http://%s:%d", services.settings.http_host, services.settings.http_port
+    )
+
+
+async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, Any, None]:
+    settings, topics = services.settings, services.topics
+    processor = EngineProcessor(
+        services.engine_store,
+        services.definitions,
+        services.publisher,
+        topics,
+        retention=services.retention,
+        after_write=_failpoint(settings.failpoint),
+    )
+    consumer = make_consumer(
+        settings.kafka_bootstrap or "",
+        f"{topics.prefix}engine",
+        [topics.events, topics.commands],
+        fetch_wait_ms=settings.kafka_fetch_wait_ms,
+    )
+    await consumer.start()
+    stack.push_async_callback(consumer.stop)
+
+    async def handle(records: list[Record]) -> None:
+        # Checked per batch (one keyed read) so a rule applied a moment ago already
+        # sees the next event.
+        await services.definitions.refresh()
+        await processor.handle(records)
+
+    return run_batches(consumer, handle, max_records=settings.engine_batch_max)
+
+
+async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any, Any, None]:
+    settings, topics = services.settings, services.topics
+    executor = Executor(
+        services.db,
+        ActionCatalogue.default(),
+        services.publisher,
+        topics,
+        ActionSettings(allow_private_networks=settings.allow_private_networks),
+        heartbeat_s=settings.action_heartbeat_s,
+        stale_after_s=settings.action_stale_after_s,
+    )
+    consumer = make_consumer(
+        settings.kafka_bootstrap or "",
+        f"{topics.prefix}executor",
+        [topics.actions],
+        fetch_wait_ms=settings.kafka_fetch_wait_ms,
+    )
+    await consumer.start()
+    stack.push_async_callback(consumer.stop)
+    return run_concurrently(consumer, executor.handle, concurrency=settings.executor_concurrency)
+
+
+def _failpoint(spec: str | None) -> Callable[[], None] | None:
+    if spec is None:
+        return None
+    remaining = int(spec.split(":")[1])
+
+    def count_down() -> None:
+        nonlocal remaining
+        remaining -= 1
+        if remaining <= 0:
+            log.warning("failpoint %s reached: killing this process", spec)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return count_down
+
+
+def _timer(services: Services) -> Coroutine[Any, Any, None]:
+    from triggers.timers import TimerService
+
+    service = TimerService(
+        services.db,
+        lambda: services.definitions.timers,
+        services.publisher,
+        services.topics,
+    )
+    return service.run()
+
+
+async def _refresh_definitions(services: Services) -> None:
+    while True:
+        await asyncio.sleep(REFRESH_INTERVAL_S)
+        try:
+            await services.definitions.refresh()
+        except Exception as exc:
+            log.warning("could not refresh definitions: %s", exc)
