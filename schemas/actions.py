@@ -50,6 +50,9 @@ class ActionResult(Message):
     attempt: int = 0
     state: Literal["SUCCESS", "ERROR"]
     output: Any = None
+    #: Set instead of ``output`` when the output is larger than the configured threshold:
+    #: the ``_id`` of a document ``{_id, value}`` in the ``results`` collection.
+    output_ref: str | None = None
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime = Field(default_factory=utcnow)
