@@ -69,7 +69,13 @@ class KafkaPublisher:
 
 
 def make_consumer(
-    bootstrap: str, group: str, topics: Sequence[str], *, fetch_wait_ms: int, **extra: Any
+    bootstrap: str,
+    group: str,
+    topics: Sequence[str],
+    *,
+    fetch_wait_ms: int,
+    session_timeout_ms: int,
+    **extra: Any,
 ) -> AIOKafkaConsumer:
     """A consumer-group member with manual commits, reading from the earliest offset."""
     return AIOKafkaConsumer(
@@ -79,8 +85,9 @@ def make_consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_wait_ms,
-        session_timeout_ms=10_000,
-        heartbeat_interval_ms=1_000,
+        session_timeout_ms=session_timeout_ms,
+        # Heartbeats well inside the session, so a busy moment never costs the partitions.
+        heartbeat_interval_ms=max(100, session_timeout_ms // 4),
         **extra,
     )
 

@@ -42,10 +42,13 @@ async def serve(
         jobs: list[Coroutine[Any, Any, None]] = [_refresh_definitions(services)]
         if "api" in roles:
             await _start_api(services, stack)
+        # Consumers join their groups concurrently: each join waits on the broker.
+        starting = []
         if "engine" in roles:
-            jobs.append(await _engine(services, stack))
+            starting.append(_engine(services, stack))
         if "executor" in roles:
-            jobs.append(await _executor(services, stack))
+            starting.append(_executor(services, stack))
+        jobs += await asyncio.gather(*starting)
         if "timer" in roles:
             jobs.append(_timer(services))
         if ready is not None:
@@ -91,6 +94,7 @@ async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, A
         f"{topics.prefix}engine",
         [topics.events, topics.commands],
         fetch_wait_ms=settings.kafka_fetch_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
     )
     await consumer.start()
     stack.push_async_callback(consumer.stop)
@@ -120,6 +124,7 @@ async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any,
         f"{topics.prefix}executor",
         [topics.actions],
         fetch_wait_ms=settings.kafka_fetch_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
     )
     await consumer.start()
     stack.push_async_callback(consumer.stop)

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     kafka_fetch_wait_ms: int = Field(
         default=5, ge=1, le=10_000, description="longest a fetch waits for new messages"
     )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        le=300_000,
+        description="how long a silent consumer keeps its partitions; also the join wait",
+    )
     engine_batch_max: int = Field(default=500, ge=1, le=10_000)
     executor_concurrency: int = Field(default=100, ge=1, le=10_000)
     action_heartbeat_s: float = Field(default=2.0, gt=0)

@@ -50,6 +50,9 @@ def settings(servers: EmbeddedServers, tmp_path: Path) -> Settings:
         allow_private_networks=True,
         action_heartbeat_s=0.5,
         action_stale_after_s=2.0,
+        # Short sessions: joining a group waits about half of one, and a killed
+        # process's partitions move on after one.
+        kafka_session_timeout_ms=2_000,
     )
 
 
