@@ -13,12 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from actions.catalogue import ActionCatalogue, ActionSettings
-from actions.executor import Executor
+from actions.executor import Executor, ExecutorLimits
 from engine.processor import EngineProcessor
 from squall.api import create_app
 from squall.kafka import Record, make_consumer, run_batches, run_concurrently
 from squall.services import Services
-from squall.settings import Settings
+from squall.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ async def serve(
     """Run ``roles`` until ``stop`` is set or one of them fails, then shut down cleanly."""
     unknown = roles - set(ROLES)
     if unknown:
-        raise ValueError(f"unknown role(s) {sorted(unknown)}; choose from {', '.join(ROLES)}")
+        raise SettingsError(
+            f"--role: unknown role(s) {sorted(unknown)}; choose from {', '.join(ROLES)} or all"
+        )
     async with AsyncExitStack() as stack:
         services = await Services.connect(settings)
         stack.push_async_callback(services.close)
@@ -115,9 +117,18 @@ async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any,
         ActionCatalogue.default(),
         services.publisher,
         topics,
-        ActionSettings(allow_private_networks=settings.allow_private_networks),
+        ActionSettings(
+            allow_private_networks=settings.allow_private_networks,
+            openstack_cloud=settings.openstack_cloud,
+            openstack_threads=settings.openstack_threads,
+        ),
         heartbeat_s=settings.action_heartbeat_s,
         stale_after_s=settings.action_stale_after_s,
+        limits=ExecutorLimits(
+            per_action=settings.action_limits(),
+            default_timeout_s=settings.action_timeout_s,
+            large_result_bytes=settings.large_result_bytes,
+        ),
     )
     consumer = make_consumer(
         settings.kafka_bootstrap or "",
