@@ -56,14 +56,53 @@ class Settings(BaseSettings):
     action_heartbeat_s: float = Field(default=2.0, gt=0)
     action_stale_after_s: float = Field(default=10.0, gt=0)
     allow_private_networks: bool = False
+    action_concurrency: str = Field(
+        default="",
+        description="most runs at once per action name in one executor, as "
+        "`name=N,...` (e.g. `nova.servers_create=5,std.http=50`)",
+    )
+    action_timeout_s: float | None = Field(
+        default=None, gt=0, description="timeout of an action whose task sets none"
+    )
+    large_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="an action output whose JSON is larger is stored in the `results` "
+        "collection and sent by reference",
+    )
+    openstack_cloud: str | None = Field(
+        default=None,
+        description="clouds.yaml entry OpenStack actions use when their input names none",
+    )
+    openstack_threads: int = Field(
+        default=32, ge=1, le=1024, description="threads running blocking OpenStack SDK calls"
+    )
     event_retention_days: int = Field(default=30, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    auth_disabled: bool = Field(
+        default=False,
+        description="true: the API checks no token (development only; `squall dev` sets "
+        "it); otherwise every API request needs a token from `squall token create`",
+    )
+    max_request_body: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="largest API request body in bytes"
+    )
     failpoint: str | None = Field(
         default=None,
         pattern=r"^engine-after-write:\d+$",
         description="testing only: `engine-after-write:N` kills the engine (SIGKILL) right "
         "after its Nth state write, before it publishes or commits",
     )
+
+    @field_validator("action_concurrency")
+    @classmethod
+    def _action_limits(cls, value: str) -> str:
+        parse_action_limits(value)
+        return value
+
+    def action_limits(self) -> dict[str, int]:
+        """``action_concurrency`` as a mapping from action name to its limit."""
+        return parse_action_limits(self.action_concurrency)
 
     @field_validator("mongo_uri")
     @classmethod
@@ -87,6 +126,17 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def parse_action_limits(spec: str) -> dict[str, int]:
+    """Parse ``name=N,name=N``; raises ValueError naming the bad entry."""
+    limits: dict[str, int] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        name, sep, count = entry.rpartition("=")
+        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"expected `action.name=N` with N >= 1, got {entry!r}")
+        limits[name.strip()] = int(count)
+    return limits
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -53,6 +53,8 @@ def settings(servers: EmbeddedServers, tmp_path: Path) -> Settings:
         # Short sessions: joining a group waits about half of one, and a killed
         # process's partitions move on after one.
         kafka_session_timeout_ms=2_000,
+        # Access control has its own tests; the rest call the API without tokens.
+        auth_disabled=True,
     )
 
 

@@ -1,23 +1,54 @@
-"""The REST API: Squall's ``/v1``, webhooks under ``/hooks``, health."""
+"""The REST API: Mistral's ``/v2``, Squall's ``/v1``, webhooks under ``/hooks``, health."""
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
+from squall.api import keystone, v2
+from squall.api.access import MAX_BODY_KEY, access_middleware
+from squall.api.context import SERVICES, TOKENS
 from squall.api.errors import error_middleware
-from squall.api.v1 import MAX_BODY, SERVICES, routes
+from squall.api.v1 import MAX_BODY, routes
+from squall.auth import TokenStore
 from squall.services import Services
 from triggers.webhooks.receiver import WebhookReceiver
+
+log = logging.getLogger(__name__)
 
 #: aiohttp's own cap on any body; each hook enforces its smaller limit itself.
 CLIENT_MAX_SIZE = 16 * 1024 * 1024 + MAX_BODY
 
 
+def auth_enabled(services: Services) -> bool:
+    """Whether API requests need a token (always, unless explicitly disabled)."""
+    return not services.settings.auth_disabled
+
+
 def create_app(services: Services) -> web.Application:
     """The aiohttp application serving every HTTP endpoint of one process."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=CLIENT_MAX_SIZE)
+    tokens = TokenStore(services.db)
+    if not auth_enabled(services):
+        log.warning(
+            "API AUTHENTICATION IS DISABLED: anyone who reaches this port may act in any "
+            "project. Set SQUALL_AUTH_DISABLED=false outside development."
+        )
+    app = web.Application(
+        middlewares=[
+            error_middleware,
+            access_middleware(
+                tokens if auth_enabled(services) else None, services.settings.max_request_body
+            ),
+        ],
+        client_max_size=CLIENT_MAX_SIZE,
+    )
     app[SERVICES] = services
+    app[TOKENS] = tokens
+    app[MAX_BODY_KEY] = services.settings.max_request_body
     app.add_routes(routes)
+    v2.add_routes(app)
+    app.add_routes(keystone.routes)
     receiver = WebhookReceiver(
         services.definitions.hook,
         services.publisher,

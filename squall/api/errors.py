@@ -1,7 +1,12 @@
-"""One JSON error shape for every API failure, and never a stack trace."""
+"""One JSON error shape per API, and never a stack trace.
+
+Squall's own endpoints answer ``schemas.errors.ErrorBody``; Mistral's ``/v2`` answers
+Mistral's ``{"faultcode", "faultstring", "debuginfo"}`` so its clients show the message.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -24,8 +29,20 @@ class ApiError(Exception):
         self.status = status
 
 
-def json_error(status: int, body: ErrorBody) -> web.Response:
-    """The response for an error body."""
+def not_found(what: str, ident: str) -> ApiError:
+    """A 404 for a resource that does not exist (or belongs to another project)."""
+    return ApiError(404, "not_found", f"{what} not found [id={ident}]")
+
+
+def json_error(status: int, body: ErrorBody, mistral: bool = False) -> web.Response:
+    """The response for an error body, in Mistral's shape when ``mistral``."""
+    if mistral:
+        fault = {
+            "faultcode": "Client" if status < 500 else "Server",
+            "faultstring": body.message,
+            "debuginfo": None,
+        }
+        return web.Response(status=status, text=json.dumps(fault), content_type="application/json")
     return web.Response(status=status, text=body.model_dump_json(), content_type="application/json")
 
 
@@ -38,16 +55,18 @@ def invalid_body(exc: ValidationError) -> ApiError:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure into the JSON error shape."""
+    """Turn every failure into the JSON error shape of the API the request addressed."""
+    mistral = request.path == "/v2" or request.path.startswith("/v2/")
     try:
         return await handler(request)
     except ApiError as exc:
-        return json_error(exc.status, exc.body)
+        return json_error(exc.status, exc.body, mistral)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return json_error(exc.status, ErrorBody(code=code, message=exc.reason))
+        return json_error(exc.status, ErrorBody(code=code, message=exc.reason), mistral)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, ErrorBody(code="internal", message="internal server error"))
+        body = ErrorBody(code="internal", message="internal server error")
+        return json_error(500, body, mistral)

@@ -13,12 +13,12 @@ from engine.queries import execution_view
 from schemas import StartExecution
 from schemas.bus import Outbound
 from schemas.definitions import DefinitionError, load_definitions
+from squall.api.context import SERVICES
+from squall.api.context import project as _project
 from squall.api.errors import ApiError, invalid_body
 from squall.definitions import ApplyError, check_references
-from squall.services import Services
 
 routes = web.RouteTableDef()
-SERVICES = web.AppKey("services", Services)
 
 #: Largest definitions file or request body the API reads.
 MAX_BODY = 4 * 1024 * 1024
@@ -32,10 +32,6 @@ class StartRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     id: str | None = Field(default=None, description="client-chosen id: a retry is idempotent")
-
-
-def _project(request: web.Request) -> str:
-    return request.query.get("project", "default")
 
 
 @routes.post("/v1/apply")

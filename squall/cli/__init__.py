@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from schemas.definitions import DefinitionError, load_definitions
+from squall.cli.remote import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from squall.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("squall")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check definitions files offline")
     validate.add_argument("files", type=Path, nargs="+")
     validate.set_defaults(func=_validate)
+
+    from squall.cli import executions
+
+    executions.add_parser(sub)
+
+    token = sub.add_parser("token", help="manage API tokens (writes to SQUALL_MONGO_URI)")
+    token_sub = token.add_subparsers(metavar="ACTION")
+    create = token_sub.add_parser("create", help="create a token; it is printed once")
+    create.add_argument("--project", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "operator", "viewer"])
+    create.add_argument("--description", default="")
+    create.add_argument("--json", action="store_true", help="print JSON for scripts")
+    create.set_defaults(func=_token_create)
     return parser
 
 
@@ -94,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
     roles = {r.strip() for value in args.role for r in value.split(",")}
     if "all" in roles:
         roles = set(ROLES)
+    if settings.auth_disabled and "api" in roles:
+        log.warning("SQUALL_AUTH_DISABLED=true: the API accepts requests without a token")
     return _serve(settings, roles)
 
 
@@ -109,6 +123,7 @@ def _dev(args: argparse.Namespace) -> int:
         overrides = base.model_dump() | {
             "kafka_bootstrap": servers.kafka_bootstrap,
             "mongo_uri": servers.mongo_uri,
+            "auth_disabled": True,
         }
         if args.port is not None:
             overrides["http_port"] = args.port
@@ -187,3 +202,46 @@ def _validate(args: argparse.Namespace) -> int:
         if not issues:
             print(f"{path}: OK")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from pymongo import AsyncMongoClient
+    from pymongo.errors import PyMongoError
+
+    from squall.auth import AuthError, TokenStore
+
+    settings = load_settings()
+    if not settings.mongo_uri:
+        print("squall: SQUALL_MONGO_URI is required to create a token", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def create() -> tuple[str, Any]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        try:
+            store = TokenStore(client[settings.mongo_db])
+            return await store.create(args.project, args.role, args.description)
+        finally:
+            await client.close()
+
+    try:
+        token, info = asyncio.run(create())
+    except AuthError as exc:
+        print(f"squall: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PyMongoError as exc:
+        print(f"squall: cannot reach MongoDB: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if args.json:
+        print(
+            json.dumps({"token": token, "id": info.id, "project": info.project, "role": info.role})
+        )
+    else:
+        print(token)
+        print(
+            f"token {info.id}: role {info.role} in project {info.project} "
+            "(shown once; store it now)",
+            file=sys.stderr,
+        )
+    return EXIT_OK

@@ -1,0 +1,114 @@
+"""The /v1 routes for evaluations, replays and dead letters, against the real servers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from engine.policies import PolicyGate
+from engine.store import EngineStore
+from schemas.base import utcnow
+from squall.api import v1_events
+from squall.api.access import access_middleware
+from squall.api.context import SERVICES
+from squall.api.errors import error_middleware
+from squall.services import Services
+from squall.settings import Settings
+from tests.engine.policies.policies_support import alert, alert_rule, ruleset
+from tests.harness import wait_for
+
+RULES = ruleset(
+    fix=alert_rule({"dedupe": {"key": "<% $.data.host %>", "window": 60}}),
+    page=alert_rule(condition="<% $.data.host = 'db-1' %>"),
+)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, Services]]:
+    services = await Services.connect(settings)
+    app = web.Application(middlewares=[error_middleware, access_middleware(None, 1 << 20)])
+    app[SERVICES] = services
+    v1_events.install(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", settings.http_port)
+    await site.start()
+    base = f"http://127.0.0.1:{settings.http_port}"
+    async with aiohttp.ClientSession(base) as session:
+        yield session, services
+    await runner.cleanup()
+    await services.close()
+
+
+async def get(session: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
+    async with session.get(path) as response:
+        return response.status, await response.json()
+
+
+async def test_why_did_my_rule_not_fire(client: Any) -> None:
+    session, services = client
+    gate = PolicyGate(services.db)
+    await gate.ensure_indexes()
+    first, repeat = alert("web-1"), alert("web-1")
+    await gate.admit(RULES, [first, repeat])
+
+    status, body = await get(session, f"/v1/events/{repeat.id}/evaluations")
+    assert status == 200
+    assert {(e["rule"], e["outcome"]) for e in body["evaluations"]} == {
+        ("fix", "dedupe"),
+        ("page", "condition_false"),
+    }
+    status, body = await get(session, "/v1/rules/fix/evaluations?limit=10")
+    assert sorted(e["outcome"] for e in body["evaluations"]) == ["dedupe", "fired"]
+    status, body = await get(session, "/v1/rules/fix/evaluations?outcome=dedupe")
+    assert [e["event_id"] for e in body["evaluations"]] == [repeat.id]
+    status, body = await get(session, "/v1/rules/fix/evaluations?project=other")
+    assert body["evaluations"] == []
+    status, body = await get(session, "/v1/rules/fix/evaluations?limit=0")
+    assert status == 400 and body["field"] == "limit"
+
+
+async def test_a_dry_run_replay_reports_progress_and_results(client: Any) -> None:
+    session, services = client
+    now = utcnow()
+    await EngineStore(services.db).archive(
+        [alert("db-1")],
+        {},
+        received_at=now - timedelta(minutes=5),
+        expires_at=now + timedelta(days=1),
+    )
+    # The route replays through the application's current rules: none are loaded.
+    request = {
+        "start": (now - timedelta(hours=1)).isoformat(),
+        "end": now.isoformat(),
+        "dry_run": True,
+    }
+    async with session.post("/v1/replays", json=request) as response:
+        assert response.status == 202
+        replay_id = (await response.json())["id"]
+
+    async def done() -> Any:
+        status, body = await get(session, f"/v1/replays/{replay_id}")
+        return body if status == 200 and body["state"] == "done" else None
+
+    body = await wait_for(done)
+    assert (body["scanned"], body["published"]) == (1, 0)
+    assert body["results"][0]["rules"] == []
+    status, _ = await get(session, f"/v1/replays/{replay_id}?project=other")
+    assert status == 404
+    async with session.post("/v1/replays", json={**request, "end": request["start"]}) as response:
+        assert response.status == 400
+
+
+async def test_dead_letters_list_and_a_redrive_of_an_unknown_letter(client: Any) -> None:
+    session, _ = client
+    status, body = await get(session, "/v1/deadletters")
+    assert status == 200 and body == {"deadletters": []}
+    async with session.post("/v1/deadletters/redrive", json={"ids": ["0:12345"]}) as response:
+        assert response.status == 404
+        assert "no message at that offset" in (await response.json())["message"]
