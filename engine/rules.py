@@ -1,18 +1,33 @@
-"""Rules: which events start which workflows, with what input."""
+"""Rules: which events start which workflows (or single actions), with what input.
+
+``RuleSet.evaluate`` reports every rule whose pattern an event matched, with the
+outcome (fired, or why not); ``RuleSet.fire`` keeps only the firings. A rule with
+``action:`` instead of ``workflow:`` starts a synthesized one-task workflow named
+``squall.rule.<rule>`` (see ``RuleSet.workflow``). ``RuleSet.cancellations`` reports
+the rules whose ``cancel-on`` pattern an event matched.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from engine.expressions import ExpressionError, evaluate
 from engine.patterns import RuleMatcher
 from schemas import CloudEvent, StartExecution
-from schemas.definitions import Rule
+from schemas.definitions import Rule, Workflow
 from schemas.ids import derive_id
 
 log = logging.getLogger(__name__)
+
+#: Prefix of the workflows synthesized for rules that target a single action.
+ACTION_WORKFLOW_PREFIX = "squall.rule."
+#: The extension attribute a replay uses to restrict which rules its events reach.
+REPLAY_RULES_ATTRIBUTE = "replayrules"
+
+Outcome = Literal["fired", "condition_false", "condition_error", "input_error"]
 
 
 @dataclass(frozen=True)
@@ -23,53 +38,180 @@ class Firing:
     command: StartExecution
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One rule whose pattern matched one event, and what came of it."""
+
+    project: str
+    rule: str
+    spec: Rule
+    event: CloudEvent
+    outcome: Outcome
+    #: What expressions see: the event's fields at top level and as ``event``.
+    context: dict[str, Any] = field(repr=False)
+    firing: Firing | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelMatch:
+    """A rule whose ``cancel-on`` pattern matched an event."""
+
+    project: str
+    rule: str
+    spec: Rule
+    event: CloudEvent
+    context: dict[str, Any] = field(repr=False)
+
+
+def rule_key(project: str, name: str) -> str:
+    """The id a rule has in the matchers: ``project/name``."""
+    return f"{project}/{name}"
+
+
+def action_workflow(rule: Rule) -> Workflow:
+    """The one-task workflow that runs ``rule.action`` with the rule's input.
+
+    Its input parameters are the keys of the rule's ``input``; its output is the
+    action's result under ``result``.
+    """
+    names = sorted(rule.input)
+    return Workflow.model_validate(
+        {
+            "name": f"{ACTION_WORKFLOW_PREFIX}{rule.name}",
+            "description": f"runs action {rule.action} for rule {rule.name}",
+            "input": names,
+            "output": {"result": "<% task(run).result %>"},
+            "tasks": {
+                "run": {"action": rule.action, "input": {n: f"<% $.{n} %>" for n in names}},
+            },
+        }
+    )
+
+
+def execution_id_for(event: CloudEvent, project: str, name: str) -> str:
+    """The execution id a rule's firing for ``event`` gets (stable under redelivery)."""
+    return derive_id(event.id, rule_key(project, name))
+
+
 class RuleSet:
-    """All enabled rules, compiled into one matcher."""
+    """All enabled rules, compiled into one matcher (and one for ``cancel-on``)."""
 
     def __init__(self, rules: Mapping[tuple[str, str], Rule]) -> None:
-        self._rules = {f"{project}/{name}": rule for (project, name), rule in rules.items()}
+        self._rules = {rule_key(project, name): rule for (project, name), rule in rules.items()}
         self._matcher = RuleMatcher()
-        for key, rule in self._rules.items():
-            if rule.enabled:
-                self._matcher.add(key, rule.pattern)
+        self._cancel_matcher = RuleMatcher()
+        self._workflows: dict[tuple[str, str], Workflow] = {}
+        self._has_concurrency = False
+        for (project, name), rule in rules.items():
+            if not rule.enabled:
+                continue
+            key = rule_key(project, name)
+            self._matcher.add(key, rule.pattern)
+            self._has_concurrency |= rule.policy.concurrency is not None
+            if rule.policy.cancel_on is not None:
+                self._cancel_matcher.add(key, rule.policy.cancel_on)
+            if rule.action is not None:
+                workflow = action_workflow(rule)
+                self._workflows[(project, workflow.name)] = workflow
 
     def __len__(self) -> int:
         return len(self._matcher)
 
+    @property
+    def has_concurrency(self) -> bool:
+        """Whether any rule limits its running executions per key."""
+        return self._has_concurrency
+
+    @property
+    def has_cancel_on(self) -> bool:
+        """Whether any rule has a ``cancel-on`` pattern."""
+        return len(self._cancel_matcher) > 0
+
+    def rule(self, project: str, name: str) -> Rule | None:
+        """A rule by project and name."""
+        return self._rules.get(rule_key(project, name))
+
+    def names(self, project: str) -> list[str]:
+        """The names of a project's rules, sorted."""
+        prefix = f"{project}/"
+        return sorted(k[len(prefix) :] for k in self._rules if k.startswith(prefix))
+
+    def workflow(self, project: str, name: str) -> Workflow | None:
+        """The synthesized workflow of an action rule, by its name (``squall.rule.<rule>``)."""
+        return self._workflows.get((project, name))
+
     def fire(self, event: CloudEvent) -> list[Firing]:
         """The executions ``event`` starts: one per matching rule whose condition holds."""
+        return [e.firing for e in self.evaluate(event) if e.firing is not None]
+
+    def evaluate(self, event: CloudEvent) -> list[Evaluation]:
+        """Every rule of the event's project whose pattern matched, with its outcome."""
         data = event.matchable()
-        firings = []
+        allowed = _replay_rules(event)
+        evaluations = []
         for key in self._matcher.match(data):
             project, name = key.split("/", 1)
-            if project != event.project:
+            if project != event.project or (allowed is not None and name not in allowed):
                 continue
-            rule = self._rules[key]
-            context = {**data, "event": data}
-            try:
-                if rule.condition is not None and not evaluate(rule.condition, context):
-                    continue
-                workflow_input = evaluate(rule.input, context)
-            except ExpressionError as exc:
-                # A broken rule must not block the stream: record why and move on.
-                log.warning("rule %s skipped event %s: %s", key, event.id, exc)
-                continue
-            if rule.workflow is None:
-                continue
-            firings.append(
-                Firing(
-                    rule=name,
-                    command=StartExecution(
-                        command_id=derive_id(event.id, key, "start"),
-                        execution_id=derive_id(event.id, key),
-                        project=project,
-                        workflow_name=rule.workflow,
-                        input=dict(workflow_input or {}),
-                        params=dict(rule.params),
-                        description=f"rule {name}, event {event.id}",
-                        event_id=event.id,
-                        rule=name,
-                    ),
+            evaluations.append(self._evaluate(project, name, self._rules[key], event, data))
+        return evaluations
+
+    def cancellations(self, event: CloudEvent) -> list[CancelMatch]:
+        """The rules of the event's project whose ``cancel-on`` pattern it matched."""
+        if not self.has_cancel_on:
+            return []
+        data = event.matchable()
+        found = []
+        for key in self._cancel_matcher.match(data):
+            project, name = key.split("/", 1)
+            if project == event.project:
+                found.append(
+                    CancelMatch(project, name, self._rules[key], event, {**data, "event": data})
                 )
+        return found
+
+    def _evaluate(
+        self, project: str, name: str, rule: Rule, event: CloudEvent, data: dict[str, Any]
+    ) -> Evaluation:
+        context = {**data, "event": data}
+
+        def outcome(kind: Outcome, reason: str | None = None) -> Evaluation:
+            return Evaluation(project, name, rule, event, kind, context, reason=reason)
+
+        try:
+            if rule.condition is not None and not evaluate(rule.condition, context):
+                return outcome("condition_false", f"condition {rule.condition!r} is false")
+        except ExpressionError as exc:
+            log.warning(
+                "rule %s/%s: condition failed on event %s: %s", project, name, event.id, exc
             )
-        return firings
+            return outcome("condition_error", str(exc))
+        try:
+            workflow_input = evaluate(rule.input, context)
+        except ExpressionError as exc:
+            log.warning("rule %s/%s: input failed on event %s: %s", project, name, event.id, exc)
+            return outcome("input_error", str(exc))
+        workflow_name = rule.workflow or f"{ACTION_WORKFLOW_PREFIX}{name}"
+        command = StartExecution(
+            command_id=derive_id(event.id, rule_key(project, name), "start"),
+            execution_id=execution_id_for(event, project, name),
+            project=project,
+            workflow_name=workflow_name,
+            input=dict(workflow_input or {}),
+            params=dict(rule.params),
+            description=f"rule {name}, event {event.id}",
+            event_id=event.id,
+            rule=name,
+        )
+        return Evaluation(
+            project, name, rule, event, "fired", context, firing=Firing(name, command)
+        )
+
+
+def _replay_rules(event: CloudEvent) -> set[str] | None:
+    """The rules a replayed event may reach, when its replay named some."""
+    if event.replayid is None or not event.model_extra:
+        return None
+    named = event.model_extra.get(REPLAY_RULES_ATTRIBUTE)
+    return set(str(named).split(",")) if named else None

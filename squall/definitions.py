@@ -175,8 +175,8 @@ class DefinitionsView:
         return self._rules
 
     def workflow(self, project: str, name: str) -> Workflow | None:
-        """A workflow definition by project and name."""
-        return self.workflows.get((project, name))
+        """A workflow definition by project and name (or a rule's one-action workflow)."""
+        return self.workflows.get((project, name)) or self._rules.workflow(project, name)
 
     def hook(self, name: str) -> Hook | None:
         """A hook by its (globally unique) name."""

@@ -15,10 +15,12 @@ from aiohttp import web
 from actions.catalogue import ActionCatalogue, ActionSettings
 from actions.executor import Executor, ExecutorLimits
 from engine.processor import EngineProcessor
+from engine.replay import run_retention
 from squall.api import create_app
 from squall.kafka import Record, make_consumer, run_batches, run_concurrently
 from squall.services import Services
 from squall.settings import Settings, SettingsError
+from triggers.kafka_sources import KafkaBridge, KafkaSource
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ async def serve(
             starting.append(_engine(services, stack))
         if "executor" in roles:
             starting.append(_executor(services, stack))
+        if "engine" in roles:
+            # Each external topic is bridged by the engine role's processes.
+            starting += [_source(services, stack, s) for s in services.settings.kafka_sources]
+            jobs.append(run_retention(services.db))
         jobs += await asyncio.gather(*starting)
         if "timer" in roles:
             jobs.append(_timer(services))
@@ -140,6 +146,23 @@ async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any,
     await consumer.start()
     stack.push_async_callback(consumer.stop)
     return run_concurrently(consumer, executor.handle, concurrency=settings.executor_concurrency)
+
+
+async def _source(
+    services: Services, stack: AsyncExitStack, source: KafkaSource
+) -> Coroutine[Any, Any, None]:
+    settings = services.settings
+    consumer = make_consumer(
+        source.bootstrap or settings.kafka_bootstrap or "",
+        source.consumer_group(),
+        [source.topic],
+        fetch_wait_ms=settings.kafka_fetch_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+    )
+    await consumer.start()
+    stack.push_async_callback(consumer.stop)
+    bridge = KafkaBridge(source, services.publisher, services.topics)
+    return run_batches(consumer, bridge.handle, max_records=settings.engine_batch_max)
 
 
 def _failpoint(spec: str | None) -> Callable[[], None] | None:

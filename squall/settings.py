@@ -14,6 +14,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from triggers.kafka_sources.config import KafkaSource
+
 ENV_PREFIX = "SQUALL_"
 
 
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     )
     max_request_body: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="largest API request body in bytes"
+    )
+    kafka_sources: list[KafkaSource] = Field(
+        default_factory=list,
+        description="external topics consumed into the events topic (JSON list or TOML tables)",
     )
     failpoint: str | None = Field(
         default=None,

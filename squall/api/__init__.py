@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from squall.api import keystone, v2
+from squall.api import keystone, v1_events, v2
 from squall.api.access import MAX_BODY_KEY, access_middleware
 from squall.api.context import SERVICES, TOKENS
 from squall.api.errors import error_middleware
@@ -47,6 +47,7 @@ def create_app(services: Services) -> web.Application:
     app[TOKENS] = tokens
     app[MAX_BODY_KEY] = services.settings.max_request_body
     app.add_routes(routes)
+    v1_events.install(app)
     v2.add_routes(app)
     app.add_routes(keystone.routes)
     receiver = WebhookReceiver(

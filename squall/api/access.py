@@ -29,6 +29,8 @@ PUBLIC_PATHS = frozenset(
 OPERATOR_PREFIXES = (
     "/v1/executions",
     "/v1/events",
+    "/v1/replays",
+    "/v1/deadletters",
     "/v2/executions",
     "/v2/tasks",
     "/v2/action_executions",

@@ -1,0 +1,202 @@
+"""The policy gate: a batch's events in, the commands to apply and the records out.
+
+Per batch: evaluate the rules on every event; load the earlier decisions of these
+(event, rule) pairs, the execution → key links of the executions whose lifecycle
+events ended them, and every policy state involved (three keyed queries); decide in
+event order in memory; write the states (version-checked), then the evaluation
+records. A redelivered event reuses its recorded decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from engine.evaluations import EvaluationRecord, EvaluationStore, evaluation_id
+from engine.expressions import ExpressionError
+from engine.lifecycle import SOURCE as ENGINE_SOURCE
+from engine.policies._decide import Decider, Decision, Keys, cancel_command, policy_keys
+from engine.policies._state import Doc, StateStore
+from engine.rules import CancelMatch, Evaluation, RuleSet
+from schemas import CloudEvent, Command
+from schemas.base import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Lifecycle event types that say an execution ended.
+ENDED = frozenset(
+    {"squall.execution.success", "squall.execution.error", "squall.execution.cancelled"}
+)
+#: How long evaluation records are kept by default.
+RECORD_RETENTION = timedelta(days=7)
+
+
+@dataclass
+class Admission:
+    """What the gate let through for one batch."""
+
+    #: StartExecution and ControlExecution (cancel) commands, in decision order.
+    commands: list[Command] = field(default_factory=list)
+    #: Event id → the executions it started (for the event archive).
+    caused: dict[str, list[str]] = field(default_factory=dict)
+    records: list[EvaluationRecord] = field(default_factory=list)
+
+
+def ended_execution(event: CloudEvent) -> str | None:
+    """The execution a lifecycle event says ended, if it is one."""
+    if event.source == ENGINE_SOURCE and event.type in ENDED and event.subject:
+        return event.subject
+    return None
+
+
+class PolicyGate:
+    """Rule policies (dedupe, rate limit, cooldown, concurrency, cancel-on) and records."""
+
+    def __init__(
+        self, db: AsyncDatabase[Doc], *, record_retention: timedelta = RECORD_RETENTION
+    ) -> None:
+        self.states = StateStore(db)
+        self.records = EvaluationStore(db)
+        self._retention = record_retention
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes of the gate's collections."""
+        await self.states.ensure_indexes()
+        await self.records.ensure_indexes()
+
+    async def admit(
+        self, rules: RuleSet, events: Sequence[CloudEvent], now: datetime | None = None
+    ) -> Admission:
+        """Evaluate ``rules`` on ``events`` under their policies; store state and records.
+
+        Raises:
+            PolicyConflict: another engine changed the same policy state; retry the batch.
+        """
+        now = now or utcnow()
+        evaluated = [(e, rules.evaluate(e), rules.cancellations(e)) for e in events]
+        if not any(evs or cms for _, evs, cms in evaluated) and not rules.has_concurrency:
+            return Admission()
+        prior = await self.records.load(
+            [_eval_id(ev) for _, evs, _ in evaluated for ev in evs]
+            + [_eval_id(cm) + "#cancel" for _, _, cms in evaluated for cm in cms]
+        )
+        keys: dict[int, Keys | ExpressionError] = {}
+        for _, evs, cms in evaluated:
+            items: list[Evaluation | CancelMatch] = [*evs, *cms]
+            for item in items:
+                if _eval_id(item) + ("#cancel" if isinstance(item, CancelMatch) else "") in prior:
+                    continue
+                if isinstance(item, Evaluation) and (item.firing is None or not _has_policy(item)):
+                    continue
+                try:
+                    keys[id(item)] = policy_keys(
+                        item.project, item.rule, item.spec, item.context, item.event.replayid
+                    )
+                except ExpressionError as exc:
+                    keys[id(item)] = exc
+        ended = [x for e in events if (x := ended_execution(e))] if rules.has_concurrency else []
+        links = await self.states.running_states(ended)
+        wanted = [i for k in keys.values() if isinstance(k, Keys) for i in k.ids()]
+        decider = Decider(await self.states.load([*wanted, *links.values()]), now)
+        admission = Admission()
+        for event, evs, cms in evaluated:
+            ended_id = ended_execution(event)
+            if ended_id in links:
+                admission.commands += decider.finish(ended_id, links[ended_id])
+            for ev in evs:
+                self._admit_one(ev, prior, keys.get(id(ev)), decider, admission, now)
+            for cm in cms:
+                self._cancel_one(cm, prior, keys.get(id(cm)), decider, admission, now)
+        await self.states.save(decider.states.values(), decider.runs)
+        await self.records.write([r for r in admission.records if r.id not in prior])
+        return admission
+
+    def _admit_one(
+        self,
+        ev: Evaluation,
+        prior: dict[str, Doc],
+        keys: Keys | ExpressionError | None,
+        decider: Decider,
+        admission: Admission,
+        now: datetime,
+    ) -> None:
+        eval_id = _eval_id(ev)
+        if eval_id in prior:
+            decision = _replayed(prior[eval_id], ev)
+        elif ev.firing is None:
+            decision = Decision(ev.outcome, ev.reason)
+        elif isinstance(keys, ExpressionError):
+            decision = Decision("key_error", f"policy key: {keys}")
+        elif keys is None:
+            command = ev.firing.command
+            decision = Decision("fired", execution_id=command.execution_id, commands=[command])
+        else:
+            decision = decider.decide(ev, keys, eval_id)
+        admission.commands += decision.commands
+        if decision.outcome == "fired" and decision.execution_id:
+            admission.caused.setdefault(ev.event.id, []).append(decision.execution_id)
+        admission.records.append(self._record(ev, decision, now))
+
+    def _cancel_one(
+        self,
+        cm: CancelMatch,
+        prior: dict[str, Doc],
+        keys: Keys | ExpressionError | None,
+        decider: Decider,
+        admission: Admission,
+        now: datetime,
+    ) -> None:
+        eval_id = _eval_id(cm) + "#cancel"
+        if eval_id in prior:
+            decision = _replayed(prior[eval_id], None, cm.rule)
+        elif isinstance(keys, ExpressionError):
+            decision = Decision("key_error", f"concurrency key: {keys}")
+        elif keys is None or keys.concurrency is None:
+            decision = Decision("cancel_on", "the rule has no concurrency key")
+        else:
+            decision = decider.cancel_on(cm, keys.concurrency, eval_id)
+        admission.commands += decision.commands
+        admission.records.append(self._record(cm, decision, now, "#cancel"))
+
+    def _record(
+        self, item: Evaluation | CancelMatch, decision: Decision, now: datetime, suffix: str = ""
+    ) -> EvaluationRecord:
+        return EvaluationRecord(
+            project=item.project,
+            rule=item.rule,
+            event_id=item.event.id,
+            outcome=decision.outcome,
+            at=now,
+            expires_at=now + self._retention,
+            reason=decision.reason,
+            execution_id=decision.execution_id,
+            cancelled=tuple(decision.cancelled),
+            event_type=item.event.type,
+            event_source=item.event.source,
+            replayid=item.event.replayid,
+            suffix=suffix,
+        )
+
+
+def _eval_id(item: Evaluation | CancelMatch) -> str:
+    return evaluation_id(item.project, item.event.id, item.rule)
+
+
+def _has_policy(ev: Evaluation) -> bool:
+    p = ev.spec.policy
+    return any(x is not None for x in (p.dedupe, p.rate_limit, p.cooldown, p.concurrency))
+
+
+def _replayed(doc: Doc, ev: Evaluation | None, rule: str | None = None) -> Decision:
+    """The decision recorded for a redelivered (event, rule), with its commands again."""
+    name = ev.rule if ev is not None else rule
+    commands: list[Command] = [
+        cancel_command(x, doc["_id"], f"rule {name}: {doc['outcome']}") for x in doc["cancelled"]
+    ]
+    if doc["outcome"] == "fired" and ev is not None and ev.firing is not None:
+        commands.append(ev.firing.command)
+    return Decision(doc["outcome"], doc["reason"], doc["execution_id"], commands, doc["cancelled"])
