@@ -13,24 +13,35 @@ died between writing and publishing, this is how the messages still go out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from engine.delays import DelayPoller, DelayStore
 from engine.lifecycle import execution_event, task_failed_event
+from engine.queries import RESULT_REF
 from engine.rules import RuleSet
 from engine.store import Doc, EngineStore
-from engine.workflow import WorkflowRun
-from schemas import CloudEvent, Command, StartExecution
+from engine.workflow import Delay, WorkflowRun
+from engine.workflow.adhoc import referenced
+from schemas import ActionResult, CloudEvent, Command, StartExecution
 from schemas.base import UndecodableMessage, utcnow
 from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
 from schemas.commands import decode_command
-from schemas.definitions import Workflow
+from schemas.definitions import AdHocAction, Workflow
 from schemas.events import decode_event
 
 log = logging.getLogger(__name__)
+
+#: A with-items task whose result needed loading may finish another in the same batch
+#: (an immediate retry); past this many rounds the rest waits for the next batch.
+_COLLECT_ROUNDS = 3
+#: Results whose message is larger than this many bytes are stored apart by default.
+LARGE_RESULT_BYTES = 256 * 1024
 
 
 class Definitions(Protocol):
@@ -56,8 +67,20 @@ class EngineProcessor:
         *,
         retention: timedelta,
         after_write: Callable[[], None] | None = None,
+        run_delays: bool = True,
+        large_result_bytes: int = LARGE_RESULT_BYTES,
     ) -> None:
         self._store = store
+        self._delays = DelayStore(store.executions.database)
+        #: Fires the delays this engine stores; started here when ``run_delays`` and an
+        #: event loop runs, otherwise the caller runs ``poller.run()`` itself.
+        self.poller = DelayPoller(self._delays, publisher, topics)
+        self._poller_task: asyncio.Task[None] | None = None
+        if run_delays:
+            with suppress(RuntimeError):
+                asyncio.get_running_loop()
+                self._poller_task = asyncio.create_task(self._run_poller())
+        self._large_result_bytes = large_result_bytes
         self._definitions = definitions
         self._publisher = publisher
         self._topics = topics
@@ -67,17 +90,27 @@ class EngineProcessor:
         # crash tests use it to stop the process exactly there.
         self._after_write = after_write
 
+    async def _run_poller(self) -> None:
+        await self._delays.ensure_indexes()
+        await self.poller.run()
+
     async def handle(self, records: Sequence[InboundRecord]) -> None:
         """Process one batch; returns once its state is stored and its messages sent."""
         events: list[CloudEvent] = []
         commands: list[Command] = []
         dead: list[Outbound] = []
+        large: set[str] = set()
         for record in records:
             try:
                 if record.topic == self._topics.events:
                     events.append(decode_event(record.value or b""))
                 else:
-                    commands.append(decode_command(record.value or b""))
+                    command = decode_command(record.value or b"")
+                    commands.append(command)
+                    if len(record.value or b"") > self._large_result_bytes and isinstance(
+                        command, ActionResult
+                    ):
+                        large.add(command.action_execution_id)
             except UndecodableMessage as exc:
                 log.warning("dead-lettering %s@%d: %s", record.topic, record.offset, exc)
                 dead.append(DeadLetter.outbound(self._topics, record, str(exc), "engine"))
@@ -88,19 +121,70 @@ class EngineProcessor:
                 caused[event.id].append(firing.command.execution_id)
         now = utcnow()
         await self._store.archive(events, caused, received_at=now, expires_at=now + self._retention)
-        outbound = await self.apply(commands)
+        outbound = await self.apply(commands, large)
         await self._publisher.publish(outbound + dead)
 
-    async def apply(self, commands: Sequence[Command]) -> list[Outbound]:
-        """Apply commands to their executions and store the result; return what to send."""
+    async def apply(
+        self, commands: Sequence[Command], large: set[str] | None = None
+    ) -> list[Outbound]:
+        """Apply commands to their executions and store the result; return what to send.
+
+        ``large`` names action executions whose results are stored apart from the
+        execution document (see ``large_result_bytes``).
+        """
+        now = utcnow()
+        runs, outbound = await self._apply_commands(commands, now)
+        await self._collect_items([run for _, run in runs])
+        created: list[Doc] = []
+        changed: list[tuple[Doc, Doc]] = []
+        tasks: list[Doc] = []
+        delays: list[Delay] = []
+        item_results: list[tuple[str, int, str, Any]] = []
+        apart: dict[str, Any] = {}
+        for doc, run in runs:
+            if not run.effects.dirty:
+                continue
+            dirty_tasks = self._dirty_tasks(run)
+            apart.update(_set_apart(dirty_tasks, large or set()))
+            messages = self._messages(run)
+            run.doc["outbox"] = [_to_outbox(m) for m in messages]
+            run.effects.dirty.add("outbox")
+            tasks += [self._task_copy(run.doc, t) for t in dirty_tasks]
+            delays += run.effects.delays
+            item_results += run.effects.item_results
+            if doc is None:
+                created.append(run.doc)
+            else:
+                changed.append((doc, self._update(run, now)))
+            outbound += messages
+        # Everything an execution refers to is stored before the execution itself: a
+        # crash in between leaves only orphans that a redelivery rewrites identically.
+        await asyncio.gather(
+            self._store.write_item_results(item_results),
+            self._delays.save(delays),
+            self._store.write_results(apart),
+        )
+        await self._store.write(created, changed)
+        await self._store.write_tasks(tasks)
+        for delay in delays:
+            self.poller.notify(delay.due)
+        if self._after_write is not None and (created or changed):
+            self._after_write()
+        return outbound
+
+    async def _apply_commands(
+        self, commands: Sequence[Command], now: datetime
+    ) -> tuple[list[tuple[Doc | None, WorkflowRun]], list[Outbound]]:
+        """Load the executions ``commands`` touch (one query) and apply them in memory.
+
+        Returns each run with the document it was loaded from (None if new), and the
+        outboxes to publish again for repeated commands.
+        """
         by_execution: dict[str, list[Command]] = defaultdict(list)
         for command in commands:
             by_execution[command.execution_id].append(command)
         docs = await self._store.load_executions(by_execution)
-        now = utcnow()
-        created: list[Doc] = []
-        changed: list[tuple[Doc, Doc]] = []
-        tasks: list[Doc] = []
+        runs: list[tuple[Doc | None, WorkflowRun]] = []
         outbound: list[Outbound] = []
         for execution_id, batch in by_execution.items():
             doc = docs.get(execution_id)
@@ -120,22 +204,27 @@ class EngineProcessor:
             if repeated:
                 # Whatever the last change derived may never have been sent.
                 outbound += [_from_outbox(m) for m in run.doc["outbox"]]
-            if not run.effects.dirty:
-                continue
-            messages = self._messages(run)
-            run.doc["outbox"] = [_to_outbox(m) for m in messages]
-            run.effects.dirty.add("outbox")
-            tasks += [self._task_copy(run.doc, t) for t in self._dirty_tasks(run)]
-            if doc is None:
-                created.append(run.doc)
-            else:
-                changed.append((doc, self._update(run, now)))
-            outbound += messages
-        await self._store.write(created, changed)
-        await self._store.write_tasks(tasks)
-        if self._after_write is not None and (created or changed):
-            self._after_write()
-        return outbound
+            runs.append((doc, run))
+        return runs, outbound
+
+    async def _collect_items(self, runs: list[WorkflowRun]) -> None:
+        """Finish with-items tasks whose last items ended, with results from storage."""
+        for _ in range(_COLLECT_ROUNDS):
+            pending = [(run, task_id) for run in runs for task_id in run.effects.collect]
+            if not pending:
+                return
+            for run in runs:
+                run.effects.collect.clear()
+            loaded = await asyncio.gather(
+                *(
+                    self._store.load_item_results(
+                        task_id, run.doc["tasks"][task_id]["items"]["count"]
+                    )
+                    for run, task_id in pending
+                )
+            )
+            for (run, task_id), stored in zip(pending, loaded, strict=True):
+                run.collect(task_id, stored)
 
     async def _start(self, command: StartExecution, now: Any) -> WorkflowRun:
         spec = self._definitions.workflow(command.project, command.workflow_name)
@@ -144,9 +233,25 @@ class EngineProcessor:
                 command, f"Workflow not found [name={command.workflow_name}]", now
             )
         digest = await self._remember(spec)
-        run = WorkflowRun.new(command, spec, digest, now)
+        run = WorkflowRun.new(command, spec, digest, now, self._adhoc_actions(command, spec))
         run.start()
         return run
+
+    def _adhoc_actions(self, command: StartExecution, spec: Workflow) -> dict[str, AdHocAction]:
+        lookup = getattr(self._definitions, "action", None)
+        if lookup is None:
+            return {}
+        known: dict[str, AdHocAction] = {}
+        pending = [t.action for t in spec.tasks.values() if t.action]
+        while pending:
+            name = pending.pop()
+            if name in known:
+                continue
+            action = lookup(command.project, name)
+            if isinstance(action, AdHocAction):
+                known[name] = action
+                pending.append(action.base)
+        return referenced(list(known), known)
 
     async def _remember(self, spec: Workflow) -> str:
         definition = spec.model_dump(mode="json", by_alias=True)
@@ -171,6 +276,10 @@ class EngineProcessor:
             Outbound(self._topics.actions, r.action_execution_id, r.model_dump_json().encode())
             for r in effects.requests
         ]
+        out += [
+            Outbound(self._topics.commands, c.execution_id, c.model_dump_json().encode())
+            for c in effects.commands
+        ]
         events: list[CloudEvent] = []
         if effects.started:
             events.append(execution_event(doc, "RUNNING", run.now))
@@ -194,7 +303,7 @@ class EngineProcessor:
 
     @staticmethod
     def _task_copy(doc: Doc, task: Doc) -> Doc:
-        copy = {k: v for k, v in task.items() if k not in ("id", "in_context")}
+        copy = {k: v for k, v in task.items() if k not in ("id", "in_context", "chosen")}
         return copy | {"_id": task["id"], "execution_id": doc["_id"], "project": doc["project"]}
 
     @staticmethod
@@ -210,6 +319,17 @@ class EngineProcessor:
         if run.effects.history:
             update["$push"] = {"history": {"$each": run.effects.history}}
         return update
+
+
+def _set_apart(tasks: list[Doc], large: set[str]) -> dict[str, Any]:
+    """Move the large results of ``tasks`` out of the document, leaving a reference."""
+    apart: dict[str, Any] = {}
+    for task in tasks:
+        aeid = task.get("action_execution_id")
+        if aeid in large and task["result"] is not None and "items" not in task:
+            apart[aeid] = task["result"]
+            task["result"] = {RESULT_REF: aeid}
+    return apart
 
 
 def _to_outbox(message: Outbound) -> Doc:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Protocol
 
 from schemas import ExecutionDoc, TaskDoc
 
 _HIDDEN_TASK_FIELDS = ("in_context", "next", "error_handled", "action_execution_id")
+
+#: The key of the placeholder a task result stored apart leaves in the document.
+RESULT_REF = "__result_ref__"
+
+
+class ResultSource(Protocol):
+    """Where results kept apart from the execution document are read from."""
+
+    async def load_result(self, action_execution_id: str) -> Any:
+        """A large action result, by action execution id."""
+
+    async def load_item_results(self, task_id: str, count: int) -> dict[int, tuple[str, Any]]:
+        """The item results of a with-items task, by index."""
 
 
 def execution_view(doc: dict[str, Any]) -> ExecutionDoc:
@@ -24,6 +38,9 @@ def execution_view(doc: dict[str, Any]) -> ExecutionDoc:
         description=doc.get("description", ""),
         event_id=doc.get("event_id"),
         rule=doc.get("rule"),
+        parent_execution_id=doc.get("parent_execution_id"),
+        parent_task_id=doc.get("parent_task_id"),
+        root_execution_id=doc.get("root_execution_id"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         history=doc.get("history", []),
@@ -35,3 +52,18 @@ def execution_view(doc: dict[str, Any]) -> ExecutionDoc:
             for t in tasks
         ],
     )
+
+
+async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str, Any]:
+    """``doc`` with every task result that is stored apart read back in (for the API)."""
+
+    async def resolve(task: dict[str, Any]) -> None:
+        result = task.get("result")
+        if isinstance(result, dict) and set(result) == {RESULT_REF}:
+            task["result"] = await source.load_result(result[RESULT_REF])
+        elif task.get("result_ref") == "items" and task.get("items"):
+            stored = await source.load_item_results(task["id"], task["items"]["count"])
+            task["result"] = [stored.get(i, (None, None))[1] for i in range(len(stored))]
+
+    await asyncio.gather(*(resolve(t) for t in doc.get("tasks", {}).values()))
+    return doc

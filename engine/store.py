@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterable
@@ -11,9 +12,13 @@ from typing import Any
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from engine.workflow import item_result_id
 from schemas import CloudEvent
 
 Doc = dict[str, Any]
+# The MongoDB-compatible server answers `$in` lookups fastest in small groups.
+_LOOKUP_CHUNK = 100
+_WRITE_CHUNK = 1000
 
 
 class VersionConflict(RuntimeError):
@@ -28,6 +33,8 @@ class EngineStore:
         self.tasks = db["tasks"]
         self.specs = db["workflow_specs"]
         self.events = db["events"]
+        self.item_results = db["item_results"]
+        self.results = db["results"]
 
     async def ensure_indexes(self) -> None:
         """Create the secondary indexes the API's lookups use."""
@@ -78,6 +85,50 @@ class EngineStore:
                 [UpdateOne({"_id": t["_id"]}, {"$set": t}, upsert=True) for t in tasks],
                 ordered=False,
             )
+
+    async def write_item_results(self, results: list[tuple[str, int, str, Any]]) -> None:
+        """Store with-items results, each under the key of its task and item."""
+        if not results:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": item_result_id(task_id, index)},
+                {"$set": {"task_id": task_id, "index": index, "state": state, "result": value}},
+                upsert=True,
+            )
+            for task_id, index, state, value in results
+        ]
+        for start in range(0, len(ops), _WRITE_CHUNK):
+            await self.item_results.bulk_write(ops[start : start + _WRITE_CHUNK], ordered=False)
+
+    async def load_item_results(self, task_id: str, count: int) -> dict[int, tuple[str, Any]]:
+        """Every stored item result of a with-items task, by item index."""
+        ids = [item_result_id(task_id, i) for i in range(count)]
+        chunks = [ids[i : i + _LOOKUP_CHUNK] for i in range(0, len(ids), _LOOKUP_CHUNK)]
+        found: dict[int, tuple[str, Any]] = {}
+
+        async def load(chunk: list[str]) -> None:
+            async for doc in self.item_results.find({"_id": {"$in": chunk}}):
+                found[doc["index"]] = (doc["state"], doc["result"])
+
+        await asyncio.gather(*(load(chunk) for chunk in chunks))
+        return found
+
+    async def write_results(self, results: dict[str, Any]) -> None:
+        """Store large action results apart, by action execution id."""
+        if results:
+            await self.results.bulk_write(
+                [
+                    UpdateOne({"_id": aeid}, {"$set": {"result": value}}, upsert=True)
+                    for aeid, value in results.items()
+                ],
+                ordered=False,
+            )
+
+    async def load_result(self, action_execution_id: str) -> Any:
+        """A large result stored apart."""
+        doc = await self.results.find_one({"_id": action_execution_id})
+        return doc["result"] if doc else None
 
     async def archive(
         self,

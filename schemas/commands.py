@@ -28,6 +28,11 @@ class StartExecution(Message):
     description: str = ""
     event_id: str | None = None
     rule: str | None = None
+    #: Set when a task of another execution started this one as a sub-workflow.
+    parent_execution_id: str | None = None
+    parent_task_id: str | None = None
+    item_index: int | None = None
+    root_execution_id: str | None = None
 
 
 class ControlExecution(Message):
@@ -61,8 +66,40 @@ class RerunTask(Message):
     env: dict[str, Any] | None = None
 
 
+class DelayFired(Message):
+    """A persisted delay (wait-before, wait-after, retry delay, timeout) came due.
+
+    The delay poller publishes it; ``delay_id`` names the delay, so the engine applies
+    it only while the task still waits for exactly that delay.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["delay_fired"] = "delay_fired"
+    command_id: str
+    execution_id: str
+    task_id: str
+    delay_id: str
+    delay_kind: Literal["wait_before", "wait_after", "retry", "timeout"]
+
+
+class ChildFinished(Message):
+    """A sub-workflow execution ended: its outcome, sent to the parent execution."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["child_finished"] = "child_finished"
+    command_id: str
+    execution_id: str
+    task_id: str
+    child_execution_id: str
+    item_index: int | None = None
+    state: Literal["SUCCESS", "ERROR", "CANCELLED"]
+    output: Any = None
+    error: str | None = None
+
+
 Command = Annotated[
-    StartExecution | ActionResult | ControlExecution | RerunTask, Field(discriminator="kind")
+    StartExecution | ActionResult | ControlExecution | RerunTask | DelayFired | ChildFinished,
+    Field(discriminator="kind"),
 ]
 
 _COMMAND = TypeAdapter[Command](Command)

@@ -35,6 +35,10 @@ class TaskDoc(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     result: Any = None
     published: dict[str, Any] = Field(default_factory=dict)
+    #: Mistral's runtime context: ``retry_task_policy``, ``with_items``, ``triggered_by``.
+    runtime_context: dict[str, Any] = Field(default_factory=dict)
+    #: ``ACTION`` or ``WORKFLOW`` (a sub-workflow task), as in Mistral.
+    type: str = "ACTION"
     created_at: datetime
     updated_at: datetime
 
@@ -55,6 +59,9 @@ class ExecutionDoc(BaseModel):
     description: str = ""
     event_id: str | None = None
     rule: str | None = None
+    parent_execution_id: str | None = None
+    parent_task_id: str | None = None
+    root_execution_id: str | None = None
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry] = Field(default_factory=list)

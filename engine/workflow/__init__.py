@@ -1,5 +1,7 @@
 """Workflow state machines: pure functions of an execution document and a command."""
 
-from engine.workflow.run import Effects, WorkflowRun
+from engine.workflow.base import Delay, Effects
+from engine.workflow.run import WorkflowRun
+from engine.workflow.with_items import INLINE_RESULTS_MAX, item_result_id
 
-__all__ = ["Effects", "WorkflowRun"]
+__all__ = ["INLINE_RESULTS_MAX", "Delay", "Effects", "WorkflowRun", "item_result_id"]

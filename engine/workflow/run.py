@@ -1,4 +1,4 @@
-"""The direct-workflow state machine over one execution document.
+"""The workflow state machine over one execution document.
 
 A ``WorkflowRun`` wraps the stored document of one execution and applies commands to
 it in memory; the caller persists the fields it marks dirty and publishes the effects.
@@ -6,49 +6,55 @@ Data flow follows Mistral: a task sees, in order of priority, itself
 (``__task_execution``), its inbound context (what upstream tasks published), the
 environment (``__env``), the workflow context (vars, globals, ``__execution``) and the
 workflow input.
+
+Each concept lives in its own module (tasks, policies, with-items, control,
+completion, reverse workflows); this one assembles them and routes commands.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from engine.expressions import ExpressionError, evaluate
-from engine.workflow.runtime import WorkflowRuntime
-from schemas import ActionRequest, ActionResult, ControlExecution, RerunTask, StartExecution
-from schemas.definitions import OnClause, Task, Transition, Workflow
-from schemas.ids import derive_id
-from schemas.states import ExecutionState, TaskState
+from engine.workflow.base import Doc, Effects
+from engine.workflow.completion import CompletionMixin
+from engine.workflow.control import ControlMixin
+from engine.workflow.policies import PoliciesMixin
+from engine.workflow.reverse import ReverseMixin
+from engine.workflow.tasks import TaskMixin, action_execution_id
+from engine.workflow.with_items import WithItemsMixin
+from schemas import ActionResult, ControlExecution, RerunTask, StartExecution, TaskState
+from schemas.commands import ChildFinished, Command, DelayFired
+from schemas.definitions import AdHocAction, Task, Workflow
+from schemas.states import ExecutionState
 
-_ACTIVE = frozenset({TaskState.IDLE, TaskState.RUNNING, TaskState.RUNNING_DELAYED})
+__all__ = ["Effects", "WorkflowRun"]
 
-
-@dataclass
-class Effects:
-    """What applying commands produced: fields to persist and messages to publish."""
-
-    requests: list[ActionRequest] = field(default_factory=list)
-    dirty: set[str] = field(default_factory=set)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    finished: bool = False
-    started: bool = False
+_OUTCOME = {"SUCCESS": TaskState.SUCCESS, "ERROR": TaskState.ERROR}
 
 
-class WorkflowRun:
-    """One execution's state machine (direct workflows)."""
-
-    def __init__(self, doc: dict[str, Any], spec: Workflow, now: datetime) -> None:
-        self.doc = doc
-        self.spec = spec
-        self.tasks = spec.effective_tasks
-        self.now = now
-        self.effects = Effects()
+class WorkflowRun(
+    ControlMixin,
+    CompletionMixin,
+    ReverseMixin,
+    WithItemsMixin,
+    PoliciesMixin,
+    TaskMixin,
+):
+    """One execution's state machine (direct and reverse workflows)."""
 
     @classmethod
-    def new(cls, cmd: StartExecution, spec: Workflow, spec_hash: str, now: datetime) -> WorkflowRun:
+    def new(
+        cls,
+        cmd: StartExecution,
+        spec: Workflow,
+        spec_hash: str,
+        now: datetime,
+        actions: dict[str, AdHocAction] | None = None,
+    ) -> WorkflowRun:
         """A fresh IDLE execution for ``cmd``; call ``start`` next."""
-        doc: dict[str, Any] = {
+        doc: Doc = {
             "_id": cmd.execution_id,
             "project": cmd.project,
             "workflow_name": cmd.workflow_name,
@@ -61,6 +67,13 @@ class WorkflowRun:
             "description": cmd.description,
             "event_id": cmd.event_id,
             "rule": cmd.rule,
+            "parent_execution_id": cmd.parent_execution_id,
+            "parent_task_id": cmd.parent_task_id,
+            "item_index": cmd.item_index,
+            "root_execution_id": cmd.root_execution_id,
+            "adhoc": {
+                n: a.model_dump(mode="json", by_alias=True) for n, a in (actions or {}).items()
+            },
             "context": {},
             "tasks": {},
             "task_counts": {},
@@ -71,7 +84,7 @@ class WorkflowRun:
             "updated_at": now,
             "outbox": [],
         }
-        return cls(doc, spec, now)
+        return cls(doc, spec, now, actions or {})
 
     @classmethod
     def rejected(cls, cmd: StartExecution, reason: str, now: datetime) -> WorkflowRun:
@@ -79,9 +92,8 @@ class WorkflowRun:
         spec = Workflow.model_construct(name=cmd.workflow_name, tasks={}, input=[])
         run = cls.new(cmd, spec, "", now)
         run.effects.started = True
-        run._set_state(ExecutionState.ERROR, reason)
+        run._finish(ExecutionState.ERROR, reason)
         run.doc["output"] = {}
-        run.effects.finished = True
         return run
 
     # -- commands --------------------------------------------------------------------
@@ -112,41 +124,78 @@ class WorkflowRun:
             return
         self._set_state(ExecutionState.RUNNING, None)
         self.effects.started = True
-        for task in self._start_tasks():
-            self._run_task(task, {})
+        if self.spec.type == "reverse":
+            error = self._start_reverse()
+            if error is not None:
+                self._finish(ExecutionState.ERROR, error)
+                return
+        else:
+            for task in self._start_tasks():
+                self._run_task(task, {}, [])
         self._check_completion()
 
-    def apply(self, command: ActionResult | ControlExecution | RerunTask) -> bool:
+    def apply(self, command: Command) -> bool:
         """Apply one command; False when it changes nothing (a repeat, or not applicable)."""
         if isinstance(command, ActionResult):
             return self.apply_result(command)
+        if isinstance(command, ChildFinished):
+            return self._outcome(
+                command.task_id,
+                command.child_execution_id,
+                command.item_index,
+                TaskState(command.state),
+                command.output,
+                command.error,
+            )
+        if isinstance(command, DelayFired):
+            return self.apply_delay(command)
+        if isinstance(command, ControlExecution):
+            return self.control(command)
+        if isinstance(command, RerunTask):
+            return self.rerun(command)
         return False
 
     def apply_result(self, result: ActionResult) -> bool:
-        """Complete the task the result belongs to; False when it is stale (a repeat)."""
-        task = self.doc["tasks"].get(result.task_id)
-        if (
-            task is None
-            or task["state"] != TaskState.RUNNING
-            or task.get("action_execution_id") != result.action_execution_id
-        ):
+        """Complete the action the result belongs to; False when it is stale (a repeat)."""
+        return self._outcome(
+            result.task_id,
+            result.action_execution_id,
+            result.item_index,
+            _OUTCOME[result.state],
+            result.output,
+            result.error,
+        )
+
+    def _outcome(
+        self,
+        task_id: str,
+        aeid: str,
+        index: int | None,
+        state: TaskState,
+        output: Any,
+        error: str | None,
+    ) -> bool:
+        task = self.doc["tasks"].get(task_id)
+        if task is None or task["state"] != TaskState.RUNNING:
             return False
-        task["result"] = result.output
-        if result.state == "SUCCESS":
-            self._complete_task(task, TaskState.SUCCESS, None)
+        items = task.get("items")
+        if items is not None:
+            if (
+                index is None
+                or not 0 <= index < items["count"]
+                or items["status"][index] != "R"
+                or action_execution_id(task, index, self._attempt(task, index)) != aeid
+            ):
+                return False
+            self._item_done(task, index, state, output, error)
+        elif task.get("action_execution_id") != aeid:
+            return False
         else:
-            self._complete_task(task, TaskState.ERROR, result.error)
-        if not ExecutionState(self.doc["state"]).is_final:
-            self._check_completion()
+            self._action_done(task, state, output, error)
+        self._check_completion()
         return True
 
     # -- tasks -----------------------------------------------------------------------
-
-    @property
-    def input(self) -> dict[str, Any]:
-        """The execution's input (with defaults once started)."""
-        value: dict[str, Any] = self.doc["input"]
-        return value
 
     def _start_tasks(self) -> list[Task]:
         targets = {
@@ -158,249 +207,3 @@ class WorkflowRun:
             if t.kind == "task"
         }
         return [t for name, t in self.tasks.items() if name not in targets]
-
-    def _new_task(self, spec: Task, in_context: dict[str, Any], state: TaskState) -> dict[str, Any]:
-        count = self.doc["task_counts"].get(spec.name, 0)
-        self.doc["task_counts"][spec.name] = count + 1
-        self.effects.dirty.add("task_counts")
-        task_id = derive_id(self.doc["_id"], spec.name, count)
-        task: dict[str, Any] = {
-            "id": task_id,
-            "name": spec.name,
-            "state": state.value,
-            "state_info": None,
-            "action": spec.action,
-            "input": {},
-            "in_context": in_context,
-            "published": {},
-            "result": None,
-            "action_execution_id": None,
-            "next": [],
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
-        self.doc["tasks"][task_id] = task
-        self._touch_task(task)
-        return task
-
-    def _run_task(self, spec: Task, in_context: dict[str, Any]) -> None:
-        task = self._new_task(spec, in_context, TaskState.RUNNING)
-        self._record(task["name"], TaskState.RUNNING.value, None)
-        if spec.workflow is not None or spec.action is None:
-            self._complete_task(
-                task, TaskState.ERROR, f"task '{spec.name}': sub-workflows are not supported yet"
-            )
-            return
-        try:
-            action_input = evaluate(spec.input, self._view(task), self._runtime(task))
-        except ExpressionError as exc:
-            self._complete_task(task, TaskState.ERROR, str(exc))
-            return
-        task["input"] = action_input
-        aeid = derive_id(task["id"], "action", 0)
-        task["action_execution_id"] = aeid
-        self.effects.requests.append(
-            ActionRequest(
-                action_execution_id=aeid,
-                execution_id=self.doc["_id"],
-                task_id=task["id"],
-                task_name=spec.name,
-                workflow_name=self.doc["workflow_name"],
-                project=self.doc["project"],
-                action=spec.action,
-                input=action_input,
-                safe_rerun=bool(spec.safe_rerun),
-                created_at=self.now,
-            )
-        )
-
-    def _complete_task(self, task: dict[str, Any], state: TaskState, error: str | None) -> None:
-        spec = self.tasks[task["name"]]
-        task["state"] = state.value
-        task["state_info"] = error
-        clause = spec.on_success if state is TaskState.SUCCESS else spec.on_error
-        try:
-            self._publish(task, spec, clause, state)
-            next_tasks = self._transitions(task, spec, state)
-        except ExpressionError as exc:
-            task["state"] = TaskState.ERROR.value
-            task["state_info"] = str(exc)
-            next_tasks = []
-        self._touch_task(task)
-        self._record(task["name"], task["state"], task["state_info"])
-        for transition in next_tasks:
-            self._follow(task, transition)
-
-    def _publish(
-        self, task: dict[str, Any], spec: Task, clause: OnClause | None, state: TaskState
-    ) -> None:
-        branch = dict((spec.publish if state is TaskState.SUCCESS else spec.publish_on_error) or {})
-        global_vars: dict[str, Any] = {}
-        if clause is not None:
-            branch.update(clause.publish or {})
-            global_vars = dict(clause.publish_global or {})
-        view, runtime = self._view(task), self._runtime(task)
-        task["published"] = evaluate(branch, view, runtime) if branch else {}
-        if global_vars:
-            self.doc["context"].update(evaluate(global_vars, view, runtime))
-            self.effects.dirty.add("context")
-
-    def _transitions(self, task: dict[str, Any], spec: Task, state: TaskState) -> list[Transition]:
-        clauses = [spec.on_complete]
-        clauses.append(spec.on_success if state is TaskState.SUCCESS else spec.on_error)
-        view = self._view(task, outbound=True)
-        runtime = self._runtime(task)
-        chosen: list[Transition] = []
-        for clause in clauses:
-            if clause is None:
-                continue
-            for transition in clause.next:
-                if transition.condition is True or evaluate(transition.condition, view, runtime):
-                    chosen.append(transition)
-        task["next"] = [t.target for t in chosen if t.kind == "task"]
-        if state is TaskState.ERROR:
-            on_error = spec.on_error.next if spec.on_error is not None else []
-            task["error_handled"] = any(t in chosen for t in on_error)
-        return chosen
-
-    def _follow(self, source: dict[str, Any], transition: Transition) -> None:
-        if ExecutionState(self.doc["state"]).is_final:
-            return
-        message = transition.params.get("msg") if transition.params else None
-        if transition.kind == "fail":
-            self._finish(ExecutionState.ERROR, message)
-        elif transition.kind == "succeed":
-            self._finish(ExecutionState.SUCCESS, message)
-        elif transition.kind == "pause":
-            self._set_state(ExecutionState.PAUSED, message)
-        elif transition.kind == "task":
-            target = self.tasks[transition.target]
-            outbound = {**source["in_context"], **source["published"]}
-            if target.join is None:
-                self._run_task(target, outbound)
-            else:
-                self._arrive_at_join(target, source["name"], outbound)
-
-    # -- joins -----------------------------------------------------------------------
-
-    def _inbound(self, name: str) -> list[str]:
-        return [
-            t.name
-            for t in self.tasks.values()
-            for clause in (t.on_success, t.on_error, t.on_complete)
-            if clause is not None and any(tr.target == name for tr in clause.next)
-        ]
-
-    def _arrive_at_join(self, spec: Task, source: str, outbound: dict[str, Any]) -> None:
-        join = self.doc["joins"].setdefault(spec.name, {"arrived": [], "context": {}, "task": None})
-        self.effects.dirty.add("joins")
-        if join["task"] is None:
-            waiting = self._new_task(spec, {}, TaskState.WAITING)
-            waiting["state_info"] = "Task is waiting."
-            join["task"] = waiting["id"]
-        if source not in join["arrived"]:
-            join["arrived"].append(source)
-            join["context"].update(outbound)
-        needed = (
-            len(self._inbound(spec.name))
-            if spec.join == "all"
-            else (
-                1 if spec.join == "one" else int(spec.join)  # type: ignore[arg-type]
-            )
-        )
-        task = self.doc["tasks"][join["task"]]
-        if len(join["arrived"]) >= needed and task["state"] == TaskState.WAITING:
-            del self.doc["tasks"][task["id"]]
-            self.doc["task_counts"][spec.name] -= 1
-            self.doc["joins"].pop(spec.name)
-            self._run_task(spec, join["context"])
-
-    # -- completion ------------------------------------------------------------------
-
-    def _check_completion(self) -> None:
-        if ExecutionState(self.doc["state"]).is_final:
-            return
-        tasks = self.doc["tasks"].values()
-        if any(TaskState(t["state"]) in _ACTIVE for t in tasks):
-            return
-        for task in tasks:
-            if task["state"] == TaskState.WAITING:
-                blocked = [n for n in self._inbound(task["name"]) if n not in self._arrived(task)]
-                task["state"] = TaskState.ERROR.value
-                task["state_info"] = f"Failed by tasks: {blocked}"
-                self._touch_task(task)
-        failed = [t for t in tasks if t["state"] == TaskState.ERROR and not t.get("error_handled")]
-        if failed:
-            details = "".join(
-                f"  {t['name']} [task_ex_id={t['id']}] -> {t['state_info']}\n" for t in failed
-            )
-            info = "Failure caused by error in tasks: " + ", ".join(t["name"] for t in failed)
-            self._finish(ExecutionState.ERROR, f"{info}\n\n{details}")
-        else:
-            self._finish(ExecutionState.SUCCESS, None)
-
-    def _arrived(self, task: dict[str, Any]) -> list[str]:
-        join = self.doc["joins"].get(task["name"])
-        return list(join["arrived"]) if join else []
-
-    def _final_context(self) -> dict[str, Any]:
-        context: dict[str, Any] = {}
-        for task in self.doc["tasks"].values():
-            if task["state"] == TaskState.SUCCESS and not task["next"]:
-                context.update(task["in_context"])
-                context.update(task["published"])
-        return context
-
-    def _finish(self, state: ExecutionState, info: str | None) -> None:
-        final = self._final_context()
-        clause = self.spec.output if state is ExecutionState.SUCCESS else self.spec.output_on_error
-        try:
-            output = evaluate(clause, self._view({}, final), self._runtime()) if clause else None
-        except ExpressionError as exc:
-            state, info, output = ExecutionState.ERROR, str(exc), None
-        # Mistral's quirks: with no output clause the output is the final context, and
-        # a failed execution's output also carries its state_info as "result".
-        if state is ExecutionState.SUCCESS:
-            output = output or final
-        elif output is None:
-            output = {**final, "result": info}
-        self.doc["output"] = output if output is not None else {}
-        self.effects.dirty.add("output")
-        self._set_state(state, info)
-        self.effects.finished = True
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def _set_state(self, state: ExecutionState, info: str | None) -> None:
-        self.doc["state"] = state.value
-        self.doc["state_info"] = info
-        self.effects.dirty.update(("state", "state_info"))
-        self._record(None, state.value, info)
-
-    def _record(self, task: str | None, state: str, reason: str | None) -> None:
-        entry = {"at": self.now, "state": state, "task": task, "reason": reason}
-        self.doc["history"].append(entry)
-        self.effects.history.append(entry)
-
-    def _touch_task(self, task: dict[str, Any]) -> None:
-        task["updated_at"] = self.now
-        self.effects.dirty.add(f"tasks.{task['id']}")
-
-    def _view(
-        self, task: dict[str, Any], extra: dict[str, Any] | None = None, *, outbound: bool = False
-    ) -> dict[str, Any]:
-        """The data context an expression sees, highest priority last."""
-        view: dict[str, Any] = {**self.input, **self.doc["context"]}
-        env = self.doc["params"].get("env")
-        view["__env"] = env if isinstance(env, dict) else {}
-        if task:
-            view.update(task["in_context"])
-            if outbound:
-                view.update(task["published"])
-            view["__task_execution"] = {"id": task["id"], "name": task["name"]}
-        if extra:
-            view.update(extra)
-        return view
-
-    def _runtime(self, task: dict[str, Any] | None = None) -> WorkflowRuntime:
-        return WorkflowRuntime(self.doc, self.spec, task)

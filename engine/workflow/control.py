@@ -1,0 +1,152 @@
+"""Operator control: pause, resume, cancel, fail, succeed, and task rerun.
+
+Allowed transitions follow Mistral (``mistral/workflow/states.py``): RUNNING ⇄ PAUSED;
+RUNNING or PAUSED → CANCELLED, ERROR, SUCCESS; ERROR or CANCELLED → RUNNING only by a
+task rerun. While PAUSED, results are still applied but nothing new starts: what would
+have started is queued in ``on_resume`` and run, in order, on resume. Pause, resume
+and cancel cascade to running sub-workflows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from engine.workflow.base import ACTIVE, RunBase
+from schemas import ControlExecution, RerunTask, TaskState
+from schemas.definitions import Transition
+from schemas.ids import derive_id
+from schemas.states import ExecutionState
+
+CascadeAction = Literal["pause", "resume", "cancel"]
+
+_ALLOWED = {
+    "pause": {ExecutionState.RUNNING},
+    "resume": {ExecutionState.PAUSED},
+    "cancel": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
+    "fail": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
+    "succeed": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
+}
+
+
+class ControlMixin(RunBase):
+    """Commands from operators (or from a parent execution)."""
+
+    def control(self, command: ControlExecution) -> bool:
+        """Apply a control command; False when the execution's state does not allow it."""
+        if self.state not in _ALLOWED[command.action]:
+            return False
+        if command.action == "pause":
+            self._set_state(ExecutionState.PAUSED, command.message)
+            self._cascade("pause", command.message)
+        elif command.action == "resume":
+            self._merge_env(command.env)
+            self._resume()
+        elif command.action == "cancel":
+            self._cancel(command.message)
+        elif command.action == "fail":
+            self._finish(ExecutionState.ERROR, command.message)
+        else:
+            self._finish(ExecutionState.SUCCESS, command.message)
+        return True
+
+    def _merge_env(self, env: dict[str, Any] | None) -> None:
+        if env:
+            params = self.doc["params"]
+            params["env"] = {**(params.get("env") or {}), **env}
+            self.effects.dirty.add("params")
+
+    def _resume(self) -> None:
+        self._set_state(ExecutionState.RUNNING, None)
+        self._cascade("resume", None)
+        pending = self.doc.pop("on_resume", [])
+        self.effects.dirty.add("on_resume")
+        self.doc["on_resume"] = []
+        for op in pending:
+            if self.state is not ExecutionState.RUNNING:
+                self.doc["on_resume"].append(op)
+                continue
+            task = self.doc["tasks"][op["task"]]
+            if op["op"] == "follow":
+                for dump in task.pop("chosen", []):
+                    self._follow(task, Transition.model_validate(dump))
+            elif op["op"] == "start":
+                self._start_now(task)
+            else:
+                self._continue(task)
+        for task in list(self.doc["tasks"].values()):
+            if "items" in task and task["state"] == TaskState.RUNNING:
+                self._schedule_items(task)
+        self._check_completion()
+
+    def _cancel(self, message: str | None) -> None:
+        self._cascade("cancel", message)
+        for task in self.doc["tasks"].values():
+            if TaskState(task["state"]) in ACTIVE or task["state"] == TaskState.WAITING:
+                items = task.get("items")
+                if items is not None:
+                    items["status"] = items["status"].replace("R", "C").replace(".", "C")
+                    items["running"] = 0
+                task.pop("delay_id", None)
+                task.pop("timeout_id", None)
+                self._set_task_state(task, TaskState.CANCELLED, message)
+        self.doc["on_resume"] = []
+        self.effects.dirty.add("on_resume")
+        self._finish(ExecutionState.CANCELLED, message)
+
+    def _cascade(self, action: CascadeAction, message: str | None) -> None:
+        """Send ``action`` to every sub-workflow still running under this execution."""
+        for child in self._running_children():
+            self.effects.commands.append(
+                ControlExecution(
+                    command_id=derive_id(self.doc["_id"], child, action, len(self.doc["history"])),
+                    execution_id=child,
+                    action=action,
+                    message=message,
+                )
+            )
+
+    def _running_children(self) -> list[str]:
+        from engine.workflow.tasks import action_execution_id
+
+        children = []
+        for task in self.doc["tasks"].values():
+            if task.get("type") != "WORKFLOW" or TaskState(task["state"]).is_final:
+                continue
+            items = task.get("items")
+            if items is None:
+                if task.get("action_execution_id"):
+                    children.append(task["action_execution_id"])
+                continue
+            for index, char in enumerate(items["status"]):
+                if char in "RC":
+                    children.append(action_execution_id(task, index, self._attempt(task, index)))
+        return children
+
+    def rerun(self, command: RerunTask) -> bool:
+        """Mistral's task rerun: the task runs again and the execution is RUNNING again."""
+        task = self.doc["tasks"].get(command.task_id)
+        if task is None or task["state"] not in (TaskState.ERROR, TaskState.CANCELLED):
+            return False
+        if self.state is ExecutionState.PAUSED or self.state is ExecutionState.SUCCESS:
+            return False
+        self._merge_env(command.env)
+        self.doc["reruns"] = self.doc.get("reruns", 0) + 1
+        self.effects.dirty.add("reruns")
+        self._prepare_attempt(task, reset=command.reset)
+        for key in ("error_handled", "chosen", "delay_id", "timeout_id", "pending_end"):
+            task.pop(key, None)
+        task["errors"] = []
+        task["next"] = []
+        task["published"] = {}
+        task["runtime_context"].pop("retry_task_policy", None)
+        task["runtime_context"].pop("wait_after_done", None)
+        self.doc["output"] = None
+        self.effects.dirty.add("output")
+        self._set_state(ExecutionState.RUNNING, None)
+        self._set_task_state(task, TaskState.RUNNING, None)
+        if "items" not in task or command.reset:
+            self._launch(task)
+        else:
+            self._schedule_items(task)
+        self._check_completion()
+        return True

@@ -1,0 +1,149 @@
+"""Pause, resume, cancel, fail, succeed and task rerun, as Mistral allows them."""
+
+from __future__ import annotations
+
+from tests.engine.workflow.wfdriver import Driver
+
+CHAIN = """
+chain:
+  tasks:
+    a:
+      action: std.echo output=1
+      on-success: [b]
+    b:
+      action: std.echo output=2
+      publish: {b: <% task().result %>}
+    side:
+      action: std.echo output=3
+"""
+
+
+def test_results_for_a_paused_execution_are_applied_but_nothing_new_starts() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    assert d.control("pause")
+    assert d.doc["state"] == "PAUSED"
+    assert d.succeed("a", 1)
+    assert d.states()["a"] == "SUCCESS"
+    assert "b" not in d.states()
+    assert d.succeed("side", 3)
+    assert d.doc["state"] == "PAUSED"
+
+    assert d.control("resume")
+    assert d.states()["b"] == "RUNNING"
+    d.succeed("b", 2)
+    assert d.doc["state"] == "SUCCESS"
+    assert d.doc["output"] == {"b": 2}
+    states = [h["state"] for h in d.doc["history"] if h["task"] is None]
+    assert states == ["RUNNING", "PAUSED", "RUNNING", "SUCCESS"]
+
+
+def test_pause_and_resume_are_refused_when_the_state_does_not_allow_them() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    assert not d.control("resume")
+    assert d.control("pause")
+    assert not d.control("pause")
+    d.control("resume")
+    d.run_all()
+    assert d.doc["state"] == "SUCCESS"
+    for action in ("pause", "resume", "cancel", "fail", "succeed"):
+        assert not d.control(action)
+
+
+def test_cancel_marks_running_tasks_cancelled_and_ignores_late_results() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    late = d.pending("a")[0]
+    assert d.control("cancel", message="operator said so")
+    assert d.doc["state"] == "CANCELLED"
+    assert d.doc["state_info"] == "operator said so"
+    assert d.doc["output"] == {"result": "operator said so"}
+    assert d.states() == {"a": "CANCELLED", "side": "CANCELLED"}
+    assert not d.finish(late, "SUCCESS", 1)
+    assert d.states()["a"] == "CANCELLED"
+
+
+def test_fail_and_succeed_end_the_execution_with_the_message() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    d.control("fail", message="stop")
+    assert (d.doc["state"], d.doc["state_info"]) == ("ERROR", "stop")
+    assert d.doc["output"] == {"result": "stop"}
+
+    d = Driver(CHAIN)
+    d.start("chain")
+    d.control("succeed")
+    assert d.doc["state"] == "SUCCESS"
+
+
+def test_a_pause_engine_command_then_resume_runs_the_rest() -> None:
+    d = Driver(
+        """
+paused:
+  tasks:
+    t1:
+      action: std.echo output=one
+      publish: {v: <% task().result %>}
+      on-success: [pause, t2]
+    t2:
+      action: std.echo output=two
+      publish: {v2: <% task().result %>}
+"""
+    )
+    d.start("paused")
+    d.succeed("t1", "one")
+    assert d.doc["state"] == "PAUSED"
+    assert "t2" not in d.states()
+    d.control("resume")
+    d.succeed("t2", "two")
+    assert d.doc["state"] == "SUCCESS"
+    assert d.doc["output"]["v2"] == "two"
+
+
+def test_rerun_runs_the_failed_task_again_and_the_execution_continues() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    d.succeed("side", 3)
+    first = d.pending("a")[0]
+    d.fail("a", "flaky")
+    assert d.doc["state"] == "ERROR"
+    assert d.rerun("a")
+    assert d.doc["state"] == "RUNNING"
+    second = d.pending("a")[0]
+    assert second.action_execution_id != first.action_execution_id
+    assert not d.finish(first, "SUCCESS", 1)  # the old attempt stays ignored
+    d.run_all()
+    assert d.doc["state"] == "SUCCESS"
+    assert d.states() == {"a": "SUCCESS", "b": "SUCCESS", "side": "SUCCESS"}
+
+
+def test_rerun_is_refused_for_a_task_that_did_not_fail() -> None:
+    d = Driver(CHAIN)
+    d.start("chain")
+    d.run_all()
+    assert not d.rerun("a")
+
+
+def test_pause_before_pauses_the_execution_until_resumed() -> None:
+    d = Driver(
+        """
+gated:
+  tasks:
+    first:
+      action: std.noop
+      on-success: [second]
+    second:
+      action: std.noop
+      pause-before: true
+"""
+    )
+    d.start("gated")
+    d.succeed("first")
+    assert d.doc["state"] == "PAUSED"
+    task = d.task("second")
+    assert (task["state"], task["state_info"]) == ("IDLE", "Set by 'pause-before' policy")
+    assert not d.pending("second")
+    d.control("resume")
+    d.succeed("second")
+    assert d.doc["state"] == "SUCCESS"
