@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from engine.delays import DelayPoller, DelayStore
 from engine.lifecycle import execution_event, task_failed_event
+from engine.policies import PolicyGate
 from engine.queries import RESULT_REF
 from engine.rules import RuleSet
 from engine.store import Doc, EngineStore
@@ -54,6 +55,9 @@ class Definitions(Protocol):
     def workflow(self, project: str, name: str) -> Workflow | None:
         """A workflow definition by project and name."""
 
+    def action(self, project: str, name: str) -> AdHocAction | None:
+        """An ad-hoc action by project and name."""
+
 
 class EngineProcessor:
     """Applies batches of events and commands; stateless between batches."""
@@ -71,6 +75,7 @@ class EngineProcessor:
         large_result_bytes: int = LARGE_RESULT_BYTES,
     ) -> None:
         self._store = store
+        self._gate = PolicyGate(store.executions.database)
         self._delays = DelayStore(store.executions.database)
         #: Fires the delays this engine stores; started here when ``run_delays`` and an
         #: event loop runs, otherwise the caller runs ``poller.run()`` itself.
@@ -90,8 +95,13 @@ class EngineProcessor:
         # crash tests use it to stop the process exactly there.
         self._after_write = after_write
 
-    async def _run_poller(self) -> None:
+    async def ensure_indexes(self) -> None:
+        """Create the indexes of the delays and the rule policies."""
         await self._delays.ensure_indexes()
+        await self._gate.ensure_indexes()
+
+    async def _run_poller(self) -> None:
+        await self.ensure_indexes()
         await self.poller.run()
 
     async def handle(self, records: Sequence[InboundRecord]) -> None:
@@ -114,14 +124,14 @@ class EngineProcessor:
             except UndecodableMessage as exc:
                 log.warning("dead-lettering %s@%d: %s", record.topic, record.offset, exc)
                 dead.append(DeadLetter.outbound(self._topics, record, str(exc), "engine"))
-        caused: dict[str, list[str]] = defaultdict(list)
-        for event in events:
-            for firing in self._definitions.rules.fire(event):
-                commands.append(firing.command)
-                caused[event.id].append(firing.command.execution_id)
         now = utcnow()
-        await self._store.archive(events, caused, received_at=now, expires_at=now + self._retention)
+        admission = await self._gate.admit(self._definitions.rules, events, now)
+        commands += admission.commands
         outbound = await self.apply(commands, large)
+        # Archived after the executions exist, so what an event caused can be looked up.
+        await self._store.archive(
+            events, admission.caused, received_at=now, expires_at=now + self._retention
+        )
         await self._publisher.publish(outbound + dead)
 
     async def apply(
@@ -238,9 +248,7 @@ class EngineProcessor:
         return run
 
     def _adhoc_actions(self, command: StartExecution, spec: Workflow) -> dict[str, AdHocAction]:
-        lookup = getattr(self._definitions, "action", None)
-        if lookup is None:
-            return {}
+        lookup = self._definitions.action
         known: dict[str, AdHocAction] = {}
         pending = [t.action for t in spec.tasks.values() if t.action]
         while pending:

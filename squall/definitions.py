@@ -19,7 +19,7 @@ from engine.expressions import validate_expressions
 from engine.patterns import PatternError, validate_pattern
 from engine.rules import RuleSet
 from schemas.base import utcnow
-from schemas.definitions import DefinitionsFile, Issue, Rule, Timer, Workflow
+from schemas.definitions import AdHocAction, DefinitionsFile, Issue, Rule, Timer, Workflow
 from schemas.definitions.hooks import Hook
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 KINDS: dict[str, type[BaseModel]] = {
     "workflow": Workflow,
+    "action": AdHocAction,
     "hook": Hook,
     "rule": Rule,
     "timer": Timer,
@@ -147,6 +148,8 @@ class DefinitionsStore:
 def _items(definitions: DefinitionsFile, project: str) -> Iterable[tuple[str, str, Doc]]:
     for name, workflow in definitions.workflows.items():
         yield "workflow", name, workflow.model_dump(mode="json", by_alias=True)
+    for name, action in definitions.actions.items():
+        yield "action", name, action.model_dump(mode="json", by_alias=True)
     for name, hook in definitions.hooks.items():
         body = hook.model_dump(mode="json", by_alias=True)
         body["secret"] = hook.secret.get_secret_value()
@@ -165,6 +168,7 @@ class DefinitionsView:
         self._store = store
         self._revision = -1
         self.workflows: dict[tuple[str, str], Workflow] = {}
+        self.actions: dict[tuple[str, str], AdHocAction] = {}
         self.hooks: dict[str, Hook] = {}
         self.timers: dict[tuple[str, str], Timer] = {}
         self._rules = RuleSet({})
@@ -178,6 +182,10 @@ class DefinitionsView:
         """A workflow definition by project and name (or a rule's one-action workflow)."""
         return self.workflows.get((project, name)) or self._rules.workflow(project, name)
 
+    def action(self, project: str, name: str) -> AdHocAction | None:
+        """An ad-hoc action (a workbook's ``actions:``) by project and name."""
+        return self.actions.get((project, name))
+
     def hook(self, name: str) -> Hook | None:
         """A hook by its (globally unique) name."""
         return self.hooks.get(name)
@@ -187,7 +195,7 @@ class DefinitionsView:
         revision = await self._store.revision()
         if revision == self._revision:
             return
-        workflows, hooks, rules, timers = {}, {}, {}, {}
+        workflows, actions, hooks, rules, timers = {}, {}, {}, {}, {}
         for doc in await self._store.all():
             key = (doc["project"], doc["name"])
             try:
@@ -197,12 +205,14 @@ class DefinitionsView:
                 continue
             if isinstance(model, Workflow):
                 workflows[key] = model
+            elif isinstance(model, AdHocAction):
+                actions[key] = model
             elif isinstance(model, Hook):
                 hooks[doc["name"]] = model
             elif isinstance(model, Rule):
                 rules[key] = model
             elif isinstance(model, Timer):
                 timers[key] = model
-        self.workflows, self.hooks, self.timers = workflows, hooks, timers
+        self.workflows, self.actions, self.hooks, self.timers = workflows, actions, hooks, timers
         self._rules = RuleSet(rules)
         self._revision = revision

@@ -96,7 +96,9 @@ async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, A
         topics,
         retention=services.retention,
         after_write=_failpoint(settings.failpoint),
+        run_delays=False,
     )
+    await processor.ensure_indexes()
     consumer = make_consumer(
         settings.kafka_bootstrap or "",
         f"{topics.prefix}engine",
@@ -113,7 +115,13 @@ async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, A
         await services.definitions.refresh()
         await processor.handle(records)
 
-    return run_batches(consumer, handle, max_records=settings.engine_batch_max)
+    async def run() -> None:
+        await asyncio.gather(
+            processor.poller.run(),
+            run_batches(consumer, handle, max_records=settings.engine_batch_max),
+        )
+
+    return run()
 
 
 async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any, Any, None]:

@@ -80,8 +80,11 @@ class PolicyGate:
         evaluated = [(e, rules.evaluate(e), rules.cancellations(e)) for e in events]
         if not any(evs or cms for _, evs, cms in evaluated) and not rules.has_concurrency:
             return Admission()
+        # Only decisions that depend on policy state must be replayed from their record
+        # on redelivery; the others are recomputed identically (and their records are
+        # inserted once), which saves a read per event on the hot path.
         prior = await self.records.load(
-            [_eval_id(ev) for _, evs, _ in evaluated for ev in evs]
+            [_eval_id(ev) for _, evs, _ in evaluated for ev in evs if _has_policy(ev)]
             + [_eval_id(cm) + "#cancel" for _, _, cms in evaluated for cm in cms]
         )
         keys: dict[int, Keys | ExpressionError] = {}

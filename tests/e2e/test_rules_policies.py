@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from squall.settings import Settings
 from tests.harness import Api, running, wait_for
 
@@ -31,8 +29,6 @@ rules:
     action: std.echo
     input: {{output: "<% $.data.host %>"}}
 """
-
-pytestmark = pytest.mark.xfail(strict=False, reason="needs processor integration")
 
 
 async def post(api: Api, host: str) -> str:

@@ -14,7 +14,7 @@ from engine.rules import RuleSet
 from engine.store import EngineStore
 from schemas import ActionRequest, ActionResult, StartExecution
 from schemas.bus import Outbound, Topics
-from schemas.definitions import Workflow, load_definitions
+from schemas.definitions import AdHocAction, Workflow, load_definitions
 
 TEXT = """
 version: '2.0'
@@ -42,6 +42,9 @@ class Defs:
 
     def workflow(self, project: str, name: str) -> Workflow | None:
         return self.workflows.get(name)
+
+    def action(self, project: str, name: str) -> AdHocAction | None:
+        return None
 
 
 class Sent:
