@@ -6,14 +6,23 @@ running the action again: it re-sends a stored result, waits for a live owner, o
 takes over from a dead one (noticed by its stale heartbeat). An interrupted action
 is re-run only if its task is marked ``safe-rerun``; otherwise it fails, so no
 execution waits forever for an executor that died.
+
+Limits: each action name may have its own bound on concurrent runs (on top of the
+process-wide one the consumer loop enforces), and actions whose request sets no
+timeout get a default one. An output whose JSON is larger than
+``large_result_bytes`` is stored in the ``results`` collection and the result
+carries its id (``output_ref``) instead, so messages stay small.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
-from contextlib import suppress
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +47,24 @@ Doc = dict[str, Any]
 
 INTERRUPTED = "action execution was interrupted: the executor running it stopped"
 
+#: Largest output stored by reference: MongoDB documents stop at 16 MiB.
+MAX_STORED_RESULT_BYTES = 15 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorLimits:
+    """Bounds on what one executor process runs.
+
+    Attributes:
+        per_action: most concurrent runs of an action, by action name.
+        default_timeout_s: timeout of an action whose request sets none.
+        large_result_bytes: outputs whose JSON is larger travel by reference.
+    """
+
+    per_action: Mapping[str, int] = field(default_factory=dict)
+    default_timeout_s: float | None = None
+    large_result_bytes: int = 256 * 1024
+
 
 class Executor:
     """Runs one action request at a time per call; many calls run concurrently."""
@@ -52,8 +79,14 @@ class Executor:
         *,
         heartbeat_s: float,
         stale_after_s: float,
+        limits: ExecutorLimits | None = None,
     ) -> None:
         self._runs = db["action_runs"]
+        self._results = db["results"]
+        self._limits = limits or ExecutorLimits()
+        self._slots = {
+            name: asyncio.Semaphore(count) for name, count in self._limits.per_action.items()
+        }
         self._catalogue = catalogue
         self._publisher = publisher
         self._topics = topics
@@ -133,16 +166,23 @@ class Executor:
             project=request.project,
             settings=self._settings,
         )
+        # The claim stays alive while the run waits for a slot of its action.
         beat = asyncio.create_task(self._heartbeat(request.action_execution_id))
+        timeout_s = request.timeout_s or self._limits.default_timeout_s
         try:
-            outcome = await self._catalogue.run(
-                request.action, request.input, ctx, timeout_s=request.timeout_s
-            )
+            async with self._slot(request.action):
+                log.debug("running %s (%s)", request.action, request.action_execution_id)
+                outcome = await self._catalogue.run(
+                    request.action, request.input, ctx, timeout_s=timeout_s
+                )
         finally:
             beat.cancel()
             with suppress(asyncio.CancelledError):
                 await beat
         return await self._finish(request, outcome, started)
+
+    def _slot(self, action: str) -> AbstractAsyncContextManager[Any]:
+        return self._slots.get(action) or nullcontext()
 
     async def _heartbeat(self, action_execution_id: str) -> None:
         while True:
@@ -158,6 +198,7 @@ class Executor:
         if outcome.is_async:
             # The result arrives later through the API (std.async_noop and friends).
             return None
+        outcome, output_ref = await self._store_large_output(request, outcome)
         finished = utcnow()
         await self._runs.update_one(
             {"_id": request.action_execution_id, "owner": self.owner},
@@ -165,12 +206,37 @@ class Executor:
                 "$set": {
                     "state": outcome.state,
                     "output": outcome.output,
+                    "output_ref": output_ref,
                     "error": outcome.error,
                     "finished_at": finished,
                 }
             },
         )
-        return _result(request, outcome.state, outcome.output, outcome.error, started, finished)
+        log.debug("%s %s (%s)", request.action, outcome.state, request.action_execution_id)
+        return _result(
+            request, outcome.state, outcome.output, outcome.error, started, finished, output_ref
+        )
+
+    async def _store_large_output(
+        self, request: ActionRequest, outcome: ActionOutcome
+    ) -> tuple[ActionOutcome, str | None]:
+        """Move an output larger than the threshold into ``results``; return its ref."""
+        if outcome.output is None:
+            return outcome, None
+        size = len(json.dumps(outcome.output, default=str).encode())
+        if size <= self._limits.large_result_bytes:
+            return outcome, None
+        if size > MAX_STORED_RESULT_BYTES:
+            error = (
+                f"Action '{request.action}' output is {size} bytes of JSON, more than the "
+                f"largest storable result ({MAX_STORED_RESULT_BYTES} bytes)"
+            )
+            return ActionOutcome(state="ERROR", error=error), None
+        ref = request.action_execution_id
+        await self._results.replace_one(
+            {"_id": ref}, {"_id": ref, "value": outcome.output}, upsert=True
+        )
+        return outcome.model_copy(update={"output": None}), ref
 
     async def _report(self, result: ActionResult) -> None:
         await self._publisher.publish(
@@ -189,6 +255,7 @@ def _result(
     error: str | None,
     started: datetime | None,
     finished: datetime,
+    output_ref: str | None = None,
 ) -> ActionResult:
     return ActionResult(
         command_id=f"result:{request.action_execution_id}",
@@ -199,6 +266,7 @@ def _result(
         attempt=request.attempt,
         state="SUCCESS" if state == "SUCCESS" else "ERROR",
         output=output,
+        output_ref=output_ref,
         error=error,
         started_at=started,
         finished_at=finished,
@@ -213,4 +281,5 @@ def _result_from_claim(request: ActionRequest, claim: Doc) -> ActionResult:
         claim.get("error"),
         claim.get("started_at"),
         claim.get("finished_at") or utcnow(),
+        claim.get("output_ref"),
     )

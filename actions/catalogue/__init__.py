@@ -27,6 +27,7 @@ from actions.catalogue._model import (
     ActionOutcome,
     ActionSettings,
     NoInput,
+    SecurityContext,
     input_signature,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidActionInput",
     "NoInput",
     "RefusedAddress",
+    "SecurityContext",
     "UnknownAction",
     "builtin_actions",
     "input_signature",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import inspect
 import logging
 from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
@@ -65,8 +66,11 @@ class ActionCatalogue:
 
     @classmethod
     def default(cls) -> ActionCatalogue:
-        """The standard actions plus those published under ``squall.actions``."""
-        catalogue = cls(builtin_actions())
+        """The standard and OpenStack actions plus those published under ``squall.actions``."""
+        # Imported here: the OpenStack package builds on this one.
+        from actions.openstack import openstack_actions
+
+        catalogue = cls([*builtin_actions(), *openstack_actions()])
         catalogue.load_entry_points()
         return catalogue
 
@@ -193,7 +197,10 @@ def _check_definition(action: object) -> None:
     name = getattr(action, "name", None)
     if not isinstance(name, str) or not name:
         raise InvalidActionDefinition(f"{type(action).__name__} has no name")
-    model = getattr(action, "input_model", None)
+    model = inspect.getattr_static(action, "input_model", None)
+    if isinstance(model, property):
+        # Built on first use (generated actions); checked when it is built.
+        return
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise InvalidActionDefinition(
             f"action {name} has no input_model (expected a pydantic model class)"

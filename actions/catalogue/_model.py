@@ -27,6 +27,9 @@ class ActionSettings(BaseModel):
         ssh_key_dir: directory that std.ssh ``private_key_filename`` is relative to.
         ssh_known_hosts: known_hosts file to verify SSH host keys with; None skips
             the check, as Mistral does.
+        openstack_cloud: the ``clouds.yaml`` entry OpenStack actions use when their
+            input names none (None: ``OS_CLOUD`` or the ``OS_*`` variables).
+        openstack_threads: threads that run the (blocking) OpenStack SDK calls.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +42,21 @@ class ActionSettings(BaseModel):
     smtp_ca_file: str | None = None
     ssh_key_dir: str = "~/.ssh"
     ssh_known_hosts: str | None = None
+    openstack_cloud: str | None = None
+    openstack_threads: int = Field(default=32, ge=1, le=1024)
+
+
+class SecurityContext(BaseModel):
+    """The caller's credentials carried by an execution, as Mistral's security context.
+
+    OpenStack actions use ``auth_token`` (scoped to ``project_id``) against the
+    Keystone of a configured cloud instead of the cloud's own credentials.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auth_token: str = Field(repr=False)
+    project_id: str | None = None
 
 
 class ActionContext(BaseModel):
@@ -53,6 +71,7 @@ class ActionContext(BaseModel):
     action_execution_id: str = ""
     project: str = "default"
     settings: ActionSettings = Field(default_factory=ActionSettings)
+    security: SecurityContext | None = None
 
     @classmethod
     def from_request(

@@ -117,7 +117,7 @@ class GuardedConnector(aiohttp.TCPConnector):
         self,
         req: aiohttp.ClientRequest,
         traces: list[Trace],
-        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
+        timeout: aiohttp.ClientTimeout,
     ) -> Connection:
         """Check the request's host when it is an IP literal, then connect."""
         host = str(req.host)

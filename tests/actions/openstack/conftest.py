@@ -1,0 +1,51 @@
+"""Fixtures: a running fake OpenStack and a clouds.yaml that names it ``fake``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from actions.catalogue import ActionCatalogue, ActionContext, ActionSettings
+from actions.openstack import OpenStackClients, openstack_actions
+from tests.actions.openstack.fake_openstack import FakeOpenStack
+
+
+@pytest.fixture
+async def fake_openstack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FakeOpenStack]:
+    """A fake cloud, named ``fake`` in a clouds.yaml the SDK reads."""
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    fake = FakeOpenStack(build_polls=2)
+    await fake.start()
+    path = fake.write_clouds_yaml(tmp_path / "clouds.yaml")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+def os_clients() -> Iterator[OpenStackClients]:
+    """Connections and threads for one test."""
+    clients = OpenStackClients()
+    yield clients
+    clients.close()
+
+
+@pytest.fixture
+def os_catalogue(os_clients: OpenStackClients) -> ActionCatalogue:
+    """A catalogue of the OpenStack actions only."""
+    return ActionCatalogue(openstack_actions(os_clients))
+
+
+@pytest.fixture
+def os_ctx() -> ActionContext:
+    """A run context whose default cloud is the fake."""
+    return ActionContext(settings=ActionSettings(openstack_cloud="fake", openstack_threads=8))
