@@ -107,6 +107,7 @@ class Stack:
             "SQUALL_TOPIC_PREFIX": self.prefix,
             "SQUALL_HTTP_PORT": str(self.port),
             "SQUALL_LOG_LEVEL": "WARNING",
+            "SQUALL_AUTH_DISABLED": "true",
         }
         self.procs = {
             role: subprocess.Popen(
@@ -136,7 +137,10 @@ class Completions:
     def __init__(self, bootstrap: str, topics: Topics) -> None:
         self.done: dict[str, float] = {}
         self._consumer = AIOKafkaConsumer(
-            topics.events, bootstrap_servers=bootstrap, fetch_max_wait_ms=5
+            topics.events,
+            bootstrap_servers=bootstrap,
+            fetch_max_wait_ms=5,
+            auto_offset_reset="earliest",
         )
         self._task: asyncio.Task[None] | None = None
 
