@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.delays import DelayPoller, DelayStore
-from engine.lifecycle import execution_event, task_failed_event
+from engine.lifecycle import SOURCE, execution_event, task_failed_event
 from engine.policies import PolicyGate
 from engine.queries import RESULT_REF
 from engine.rules import RuleSet
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: A with-items task whose result needed loading may finish another in the same batch
 #: (an immediate retry); past this many rounds the rest waits for the next batch.
 _COLLECT_ROUNDS = 3
+#: Workflow versions whose digest a process remembers before starting afresh.
+_DIGEST_CACHE = 4096
 #: Results whose message is larger than this many bytes are stored apart by default.
 LARGE_RESULT_BYTES = 256 * 1024
 
@@ -91,6 +93,7 @@ class EngineProcessor:
         self._topics = topics
         self._retention = retention
         self._specs: dict[str, Workflow] = {}
+        self._digests: dict[int, tuple[Workflow, str]] = {}
         # Observes the moment state is stored but nothing is published yet; the
         # crash tests use it to stop the process exactly there.
         self._after_write = after_write
@@ -129,8 +132,11 @@ class EngineProcessor:
         commands += admission.commands
         outbound = await self.apply(commands, large)
         # Archived after the executions exist, so what an event caused can be looked up.
+        # The engine's own lifecycle events are archived only when they caused something:
+        # the execution's history already records them.
+        archived = [e for e in events if e.source != SOURCE or e.id in admission.caused]
         await self._store.archive(
-            events, admission.caused, received_at=now, expires_at=now + self._retention
+            archived, admission.caused, received_at=now, expires_at=now + self._retention
         )
         await self._publisher.publish(outbound + dead)
 
@@ -262,9 +268,17 @@ class EngineProcessor:
         return referenced(list(known), known)
 
     async def _remember(self, spec: Workflow) -> str:
+        # The definitions view hands out the same object until the definition changes,
+        # so each version is hashed and stored once per process, not once per start.
+        known = self._digests.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1]
         definition = spec.model_dump(mode="json", by_alias=True)
         digest = await self._store.save_spec(definition)
         self._specs[digest] = spec
+        if len(self._digests) >= _DIGEST_CACHE:
+            self._digests.clear()
+        self._digests[id(spec)] = (spec, digest)
         return digest
 
     async def _run_for(self, doc: Doc, now: Any) -> WorkflowRun | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from engine.workflow import item_result_id
 from schemas import CloudEvent
@@ -19,6 +20,9 @@ Doc = dict[str, Any]
 # The MongoDB-compatible server answers `$in` lookups fastest in small groups.
 _LOOKUP_CHUNK = 100
 _WRITE_CHUNK = 1000
+
+
+_DUPLICATE_KEY = 11000
 
 
 class VersionConflict(RuntimeError):
@@ -138,23 +142,32 @@ class EngineStore:
         received_at: datetime,
         expires_at: datetime,
     ) -> None:
-        """Archive events (once each, whatever the redeliveries) with what they caused."""
+        """Archive events (once each, whatever the redeliveries) with what they caused.
+
+        What an event causes is derived from the event, so a redelivery would store the
+        same document: a plain insert that ignores duplicates is enough (and far cheaper
+        than an upsert).
+        """
         if not events:
             return
-        ops = []
-        for event in events:
-            update: Doc = {
-                "$setOnInsert": {
-                    "project": event.project,
-                    "event": event.matchable(),
-                    "received_at": received_at,
-                    "expires_at": expires_at,
-                },
+        # A batch may hold the same event twice (a redelivery): one document each.
+        unique = {event.id: event for event in events}
+        docs = [
+            {
+                "_id": event.id,
+                "project": event.project,
+                "event": event.matchable(),
+                "received_at": received_at,
+                "expires_at": expires_at,
+                "executions": list(dict.fromkeys(caused.get(event.id, []))),
             }
-            if caused.get(event.id):
-                update["$addToSet"] = {"executions": {"$each": caused[event.id]}}
-            ops.append(UpdateOne({"_id": event.id}, update, upsert=True))
-        await self.events.bulk_write(ops, ordered=False)
+            for event in unique.values()
+        ]
+        try:
+            await self.events.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
 
     async def get_event(self, event_id: str) -> Doc | None:
         """An archived event by id."""
