@@ -127,6 +127,7 @@ class EngineProcessor:
             except UndecodableMessage as exc:
                 log.warning("dead-lettering %s@%d: %s", record.topic, record.offset, exc)
                 dead.append(DeadLetter.outbound(self._topics, record, str(exc), "engine"))
+        commands = await self._resolve_refs(commands, large)
         now = utcnow()
         admission = await self._gate.admit(self._definitions.rules, events, now)
         commands += admission.commands
@@ -139,6 +140,20 @@ class EngineProcessor:
             archived, admission.caused, received_at=now, expires_at=now + self._retention
         )
         await self._publisher.publish(outbound + dead)
+
+    async def _resolve_refs(self, commands: list[Command], large: set[str]) -> list[Command]:
+        """Results the executor stored apart: bring the value in for this batch's work
+        (publish and transitions read it) and keep only a reference in the document."""
+        refs = [c for c in commands if isinstance(c, ActionResult) and c.output_ref is not None]
+        if not refs:
+            return commands
+        values = await asyncio.gather(*(self._store.load_result(c.output_ref or "") for c in refs))
+        resolved = {
+            id(c): c.model_copy(update={"output": v, "output_ref": None})
+            for c, v in zip(refs, values, strict=True)
+        }
+        large.update(c.action_execution_id for c in refs)
+        return [resolved.get(id(c), c) for c in commands]
 
     async def apply(
         self, commands: Sequence[Command], large: set[str] | None = None

@@ -123,16 +123,16 @@ class EngineStore:
         if results:
             await self.results.bulk_write(
                 [
-                    UpdateOne({"_id": aeid}, {"$set": {"result": value}}, upsert=True)
+                    UpdateOne({"_id": aeid}, {"$set": {"value": value}}, upsert=True)
                     for aeid, value in results.items()
                 ],
                 ordered=False,
             )
 
     async def load_result(self, action_execution_id: str) -> Any:
-        """A large result stored apart."""
+        """A large result stored apart (``{_id, value}``, as the executor stores them too)."""
         doc = await self.results.find_one({"_id": action_execution_id})
-        return doc["result"] if doc else None
+        return doc["value"] if doc else None
 
     async def archive(
         self,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from squall.settings import Settings
 from tests.harness import running
 
@@ -29,7 +27,6 @@ workflows:
 """
 
 
-@pytest.mark.xfail(strict=False, reason="the engine does not resolve ActionResult.output_ref yet")
 async def test_a_large_output_is_stored_apart_and_used_by_the_workflow(
     settings: Settings, db: Any
 ) -> None:
