@@ -53,6 +53,7 @@ def announce(settings: Settings, hooks: list[Hook]) -> None:
         "",
         "Squall is running (embedded Kafka and MongoDB; no authentication: development only).",
         f"  API:      {base}/v1",
+        f"  Mistral:  {base}/v2",
         f"  health:   {base}/healthz",
     ]
     for hook in hooks:
