@@ -110,10 +110,13 @@ class Executor:
             await self._report(result)
 
     async def _settle(self, request: ActionRequest) -> ActionResult | None:
+        """Run or settle the request; return a result still to report (None: reported,
+        or nothing to report yet)."""
         while True:
             claim = await self._claim(request)
             if claim is None:
-                return await self._run(request)
+                await self._run(request)
+                return None
             if claim["state"] in ("SUCCESS", "ERROR"):
                 return _result_from_claim(request, claim)
             if claim["heartbeat_at"] + self._stale_after > utcnow():
@@ -122,10 +125,12 @@ class Executor:
             if await self._take_over(claim):
                 if request.safe_rerun:
                     log.info("re-running %s (safe-rerun): its executor stopped", request.action)
-                    return await self._run(request)
-                return await self._finish(
+                    await self._run(request)
+                    return None
+                await self._finish(
                     request, ActionOutcome(state="ERROR", error=INTERRUPTED), utcnow()
                 )
+                return None
 
     async def _claim(self, request: ActionRequest) -> Doc | None:
         """Claim the action execution; None when claimed now, else the existing claim."""
@@ -155,7 +160,7 @@ class Executor:
         )
         return result.modified_count == 1
 
-    async def _run(self, request: ActionRequest) -> ActionResult | None:
+    async def _run(self, request: ActionRequest) -> None:
         started = utcnow()
         ctx = ActionContext(
             execution_id=request.execution_id,
@@ -179,7 +184,7 @@ class Executor:
             beat.cancel()
             with suppress(asyncio.CancelledError):
                 await beat
-        return await self._finish(request, outcome, started)
+        await self._finish(request, outcome, started)
 
     def _slot(self, action: str) -> AbstractAsyncContextManager[Any]:
         return self._slots.get(action) or nullcontext()
@@ -194,28 +199,35 @@ class Executor:
 
     async def _finish(
         self, request: ActionRequest, outcome: ActionOutcome, started: datetime
-    ) -> ActionResult | None:
+    ) -> None:
         if outcome.is_async:
             # The result arrives later through the API (std.async_noop and friends).
-            return None
+            return
         outcome, output_ref = await self._store_large_output(request, outcome)
         finished = utcnow()
-        await self._runs.update_one(
-            {"_id": request.action_execution_id, "owner": self.owner},
-            {
-                "$set": {
-                    "state": outcome.state,
-                    "output": outcome.output,
-                    "output_ref": output_ref,
-                    "error": outcome.error,
-                    "finished_at": finished,
-                }
-            },
-        )
-        log.debug("%s %s (%s)", request.action, outcome.state, request.action_execution_id)
-        return _result(
+        result = _result(
             request, outcome.state, outcome.output, outcome.error, started, finished, output_ref
         )
+        # Recording the outcome and reporting it are independent: if the process dies
+        # after reporting but before recording, the redelivered request finds a stale
+        # claim and reports an interruption, which the engine ignores for a task that
+        # already has its result.
+        await asyncio.gather(
+            self._runs.update_one(
+                {"_id": request.action_execution_id, "owner": self.owner},
+                {
+                    "$set": {
+                        "state": outcome.state,
+                        "output": outcome.output,
+                        "output_ref": output_ref,
+                        "error": outcome.error,
+                        "finished_at": finished,
+                    }
+                },
+            ),
+            self._report(result),
+        )
+        log.debug("%s %s (%s)", request.action, outcome.state, request.action_execution_id)
 
     async def _store_large_output(
         self, request: ActionRequest, outcome: ActionOutcome

@@ -136,10 +136,12 @@ class EngineProcessor:
         # The engine's own lifecycle events are archived only when they caused something:
         # the execution's history already records them.
         archived = [e for e in events if e.source != SOURCE or e.id in admission.caused]
-        await self._store.archive(
-            archived, admission.caused, received_at=now, expires_at=now + self._retention
+        await asyncio.gather(
+            self._store.archive(
+                archived, admission.caused, received_at=now, expires_at=now + self._retention
+            ),
+            self._publisher.publish(outbound + dead),
         )
-        await self._publisher.publish(outbound + dead)
 
     async def _resolve_refs(self, commands: list[Command], large: set[str]) -> list[Command]:
         """Results the executor stored apart: bring the value in for this batch's work
@@ -194,9 +196,11 @@ class EngineProcessor:
             self._store.write_item_results(item_results),
             self._delays.save(delays),
             self._store.write_results(apart),
+            # The query copies of tasks: a copy ahead of a failed execution write is
+            # rewritten identically when the batch is retried.
+            self._store.write_tasks(tasks),
         )
         await self._store.write(created, changed)
-        await self._store.write_tasks(tasks)
         for delay in delays:
             self.poller.notify(delay.due)
         if self._after_write is not None and (created or changed):

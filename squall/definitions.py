@@ -6,14 +6,18 @@ changes on every apply, so each process reloads its view only when something cha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 from pymongo import DeleteMany, UpdateOne
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from engine.expressions import validate_expressions
 from engine.patterns import PatternError, validate_pattern
@@ -78,6 +82,10 @@ class DefinitionsStore:
         """The counter that changes whenever any definition changes."""
         doc = await self._meta.find_one({"_id": "definitions"})
         return int(doc["revision"]) if doc else 0
+
+    async def watch(self) -> AsyncChangeStream[Doc]:
+        """A change stream of the revision counter: one change per apply."""
+        return await self._meta.watch([{"$match": {"documentKey._id": "definitions"}}])
 
     async def all(self) -> list[Doc]:
         """Every stored definition (a small collection, read whole on change)."""
@@ -189,6 +197,22 @@ class DefinitionsView:
     def hook(self, name: str) -> Hook | None:
         """A hook by its (globally unique) name."""
         return self.hooks.get(name)
+
+    async def follow(self, poll_s: float = 1.0) -> None:
+        """Keep the view current: reload on every change the store's change stream
+        reports (milliseconds after an apply), or every ``poll_s`` where the server has
+        no change streams."""
+        while True:
+            try:
+                async with await self._store.watch() as stream:
+                    await self.refresh()
+                    async for _ in stream:
+                        await self.refresh()
+            except PyMongoError as exc:
+                log.debug("no change stream on definitions (%s); polling", exc)
+                await asyncio.sleep(poll_s)
+                with suppress(PyMongoError):
+                    await self.refresh()
 
     async def refresh(self) -> None:
         """Reload everything if any definition changed since the last load."""

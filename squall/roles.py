@@ -17,7 +17,7 @@ from actions.executor import Executor, ExecutorLimits
 from engine.processor import EngineProcessor
 from engine.replay import run_retention
 from squall.api import create_app
-from squall.kafka import Record, make_consumer, run_batches, run_concurrently
+from squall.kafka import make_consumer, run_batches, run_concurrently
 from squall.services import Services
 from squall.settings import Settings, SettingsError
 from triggers.kafka_sources import KafkaBridge, KafkaSource
@@ -26,9 +26,6 @@ log = logging.getLogger(__name__)
 
 ROLES = ("api", "engine", "executor", "timer")
 Ready = Callable[[Services], Awaitable[None]]
-
-#: How often a process without its own trigger checks for changed definitions.
-REFRESH_INTERVAL_S = 1.0
 
 
 async def serve(
@@ -43,7 +40,7 @@ async def serve(
     async with AsyncExitStack() as stack:
         services = await Services.connect(settings)
         stack.push_async_callback(services.close)
-        jobs: list[Coroutine[Any, Any, None]] = [_refresh_definitions(services)]
+        jobs: list[Coroutine[Any, Any, None]] = [services.definitions.follow()]
         if "api" in roles:
             await _start_api(services, stack)
         # Consumers join their groups concurrently: each join waits on the broker.
@@ -109,16 +106,10 @@ async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, A
     await consumer.start()
     stack.push_async_callback(consumer.stop)
 
-    async def handle(records: list[Record]) -> None:
-        # Checked per batch (one keyed read) so a rule applied a moment ago already
-        # sees the next event.
-        await services.definitions.refresh()
-        await processor.handle(records)
-
     async def run() -> None:
         await asyncio.gather(
             processor.poller.run(),
-            run_batches(consumer, handle, max_records=settings.engine_batch_max),
+            run_batches(consumer, processor.handle, max_records=settings.engine_batch_max),
         )
 
     return run()
@@ -196,14 +187,6 @@ def _timer(services: Services) -> Coroutine[Any, Any, None]:
         lambda: services.definitions.timers,
         services.publisher,
         services.topics,
+        stale_claim_s=services.settings.timer_stale_claim_s,
     )
     return service.run()
-
-
-async def _refresh_definitions(services: Services) -> None:
-    while True:
-        await asyncio.sleep(REFRESH_INTERVAL_S)
-        try:
-            await services.definitions.refresh()
-        except Exception as exc:
-            log.warning("could not refresh definitions: %s", exc)

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     openstack_threads: int = Field(
         default=32, ge=1, le=1024, description="threads running blocking OpenStack SDK calls"
     )
+    timer_stale_claim_s: float = Field(
+        default=30.0, gt=0, description="when another timer process takes over an unfinished fire"
+    )
     event_retention_days: int = Field(default=30, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auth_disabled: bool = Field(

@@ -55,6 +55,7 @@ def settings(servers: EmbeddedServers, tmp_path: Path) -> Settings:
         kafka_session_timeout_ms=2_000,
         # Access control has its own tests; the rest call the API without tokens.
         auth_disabled=True,
+        timer_stale_claim_s=3.0,
     )
 
 

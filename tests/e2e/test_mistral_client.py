@@ -63,9 +63,12 @@ workflows:
 
 
 @pytest.fixture(scope="session")
-def mistral_bin(request: pytest.FixtureRequest) -> Path:
-    """The `mistral` command of python-mistralclient 6.3, installed once per cache."""
-    home = Path(request.config.cache.mkdir("mistralclient-6.3.0"))
+def mistral_bin(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `mistral` command of python-mistralclient 6.3, installed once per cache
+    (or once per session when pytest's cache is disabled)."""
+    cache = getattr(request.config, "cache", None)
+    name = "mistralclient-6.3.0"
+    home = Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name)
     binary = home / "bin" / "mistral"
     if not binary.exists():
         subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
