@@ -344,8 +344,13 @@ class EngineProcessor:
 
     @staticmethod
     def _task_copy(doc: Doc, task: Doc) -> Doc:
-        copy = {k: v for k, v in task.items() if k not in ("id", "in_context", "chosen")}
-        return copy | {"_id": task["id"], "execution_id": doc["_id"], "project": doc["project"]}
+        return {
+            "_id": task["id"],
+            "execution_id": doc["_id"],
+            "project": doc["project"],
+            "name": task["name"],
+            "created_at": task["created_at"],
+        }
 
     @staticmethod
     def _update(run: WorkflowRun, now: Any) -> Doc:

@@ -67,3 +67,21 @@ async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str
 
     await asyncio.gather(*(resolve(t) for t in doc.get("tasks", {}).values()))
     return doc
+
+
+def live_tasks(
+    index: list[dict[str, Any]], executions: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Task index entries completed with their current state from their executions.
+
+    Entries whose execution is gone are dropped.
+    """
+    live = []
+    for entry in index:
+        execution = executions.get(entry["execution_id"])
+        if execution is None or entry["_id"] not in execution.get("tasks", {}):
+            continue
+        task = execution["tasks"][entry["_id"]]
+        fields = {k: v for k, v in task.items() if k not in ("id", "in_context", "chosen")}
+        live.append({**fields, **entry, "workflow_name": execution["workflow_name"]})
+    return live

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, InsertOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -83,12 +84,13 @@ class EngineStore:
             )
 
     async def write_tasks(self, tasks: list[Doc]) -> None:
-        """Upsert the query copies of task records (keyed by their deterministic id)."""
-        if tasks:
-            await self.tasks.bulk_write(
-                [UpdateOne({"_id": t["_id"]}, {"$set": t}, upsert=True) for t in tasks],
-                ordered=False,
-            )
+        """Index new task records: id → execution, project, name, created_at.
+
+        The index is written once per task, by an insert that ignores the ones already
+        there: updating it on every state change cost an update per task on the hot
+        path. Readers take a task's current state from its execution document.
+        """
+        await self._insert_once(self.tasks, tasks)
 
     async def write_item_results(self, results: list[tuple[str, int, str, Any]]) -> None:
         """Store with-items results, each under the key of its task and item."""
@@ -163,8 +165,15 @@ class EngineStore:
             }
             for event in unique.values()
         ]
+        await self._insert_once(self.events, docs)
+
+    @staticmethod
+    async def _insert_once(collection: AsyncCollection[Doc], docs: list[Doc]) -> None:
+        """Insert ``docs``; those whose ``_id`` is already stored are left as they are."""
+        if not docs:
+            return
         try:
-            await self.events.insert_many(docs, ordered=False)
+            await collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from engine.queries import live_tasks
 from squall.api import control
 from squall.api.context import project, services
 from squall.api.errors import ApiError, not_found
@@ -38,9 +40,15 @@ COLUMNS = {
 FINAL = ("SUCCESS", "ERROR", "CANCELLED")
 
 
-def task_view(doc: Doc, workflow_name: str, *, result: bool = True) -> Doc:
-    """A task record as Mistral shows it."""
+#: Columns the task index holds; the others are filtered on the live task state.
+INDEXED = frozenset({"_id", "name", "execution_id", "created_at"})
+
+
+def task_view(doc: Doc, *, result: bool = True) -> Doc:
+    """A task record (with its live state, see ``engine.queries.live_tasks``) as
+    Mistral shows it."""
     finished = doc["updated_at"] if doc["state"] in FINAL else None
+    workflow_name = doc["workflow_name"]
     view: Doc = {
         "id": doc["_id"],
         "name": doc["name"],
@@ -67,35 +75,61 @@ def task_view(doc: Doc, workflow_name: str, *, result: bool = True) -> Doc:
     return view
 
 
+async def _live(svc: Services, index: list[Doc]) -> list[Doc]:
+    executions = await svc.engine_store.load_executions({d["execution_id"] for d in index})
+    return live_tasks(index, executions)
+
+
 async def owned_task(svc: Services, owner: str, task_id: str) -> Doc:
-    """A task of ``owner``'s project, else 404."""
-    doc = await svc.engine_store.tasks.find_one({"_id": task_id, "project": owner})
-    if doc is None:
+    """A task of ``owner``'s project with its live state, else 404."""
+    entry = await svc.engine_store.tasks.find_one({"_id": task_id, "project": owner})
+    found = await _live(svc, [entry]) if entry is not None else []
+    if not found:
         raise not_found("Task execution", task_id)
-    return doc
+    return found[0]
 
 
-async def _workflow_names(svc: Services, docs: list[Doc]) -> dict[str, str]:
-    ids = {d["execution_id"] for d in docs}
-    found = await svc.engine_store.load_executions(ids)
-    return {eid: doc["workflow_name"] for eid, doc in found.items()}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda value, operand: bool(value == operand),
+    "$ne": lambda value, operand: bool(value != operand),
+    "$in": lambda value, operand: value in operand,
+    "$nin": lambda value, operand: value not in operand,
+    "$gt": lambda value, operand: value is not None and str(value) > str(operand),
+    "$gte": lambda value, operand: value is not None and str(value) >= str(operand),
+    "$lt": lambda value, operand: value is not None and str(value) < str(operand),
+    "$lte": lambda value, operand: value is not None and str(value) <= str(operand),
+}
+
+
+def _holds(value: Any, condition: Any) -> bool:
+    """Whether ``value`` satisfies one list filter (a value or ``{$op: operand}``)."""
+    if not isinstance(condition, dict):
+        return bool(value == condition)
+    return all(_COMPARE[op](value, operand) for op, operand in condition.items())
 
 
 async def _list(request: web.Request, extra: Doc, *, result: bool) -> web.Response:
     svc, owner = services(request), project(request)
     query = list_query(request, COLUMNS, "created_at")
-    condition: Doc = {**query.filters, **extra, "project": owner}
+    indexed = {k: v for k, v in query.filters.items() if k in INDEXED}
+    live_filters = {k: v for k, v in query.filters.items() if k not in INDEXED}
+    condition: Doc = {**indexed, **extra, "project": owner}
     if query.marker:
         marker = await svc.engine_store.tasks.find_one({"_id": query.marker, "project": owner})
         if marker is None:
             raise not_found("Task execution", query.marker)
         condition = {"$and": [condition, after_marker(marker, query.sort)]}
     cursor = svc.engine_store.tasks.find(condition).sort(query.sort)
-    if query.limit:
+    if query.limit and not live_filters:
         cursor = cursor.limit(query.limit)
-    docs = [doc async for doc in cursor]
-    names = await _workflow_names(svc, docs)
-    items = [task_view(d, names.get(d["execution_id"], ""), result=result) for d in docs]
+    docs = [
+        doc
+        for doc in await _live(svc, [doc async for doc in cursor])
+        if all(_holds(doc.get(k), v) for k, v in live_filters.items())
+    ]
+    if query.limit:
+        docs = docs[: query.limit]
+    items = [task_view(d, result=result) for d in docs]
     return page(request, "tasks", items, query, len(items) == query.limit)
 
 
@@ -117,8 +151,7 @@ async def get_task(request: web.Request) -> web.Response:
     """One task execution, with its result."""
     svc = services(request)
     doc = await owned_task(svc, project(request), request.match_info["id"])
-    names = await _workflow_names(svc, [doc])
-    return answer(task_view(doc, names.get(doc["execution_id"], "")))
+    return answer(task_view(doc))
 
 
 @routes.put("/v2/tasks/{id}")
@@ -138,13 +171,9 @@ async def rerun_task(request: web.Request) -> web.Response:
     env = decoded(body.get("env"), "env") if body.get("env") else None
     reset = body.get("reset", True) is not False
     await control.rerun(svc, doc["execution_id"], doc["_id"], reset, env)
-    execution = await control.wait_for_execution(
+    await control.wait_for_execution(
         svc,
         doc["execution_id"],
         lambda d: d.get("tasks", {}).get(doc["_id"], {}).get("state", "ERROR") != "ERROR",
     )
-    doc = await owned_task(svc, owner, doc["_id"])
-    if execution is not None and doc["_id"] in execution.get("tasks", {}):
-        doc = {**doc, **execution["tasks"][doc["_id"]], "_id": doc["_id"]}
-    names = await _workflow_names(svc, [doc])
-    return answer(task_view(doc, names.get(doc["execution_id"], "")))
+    return answer(task_view(await owned_task(svc, owner, doc["_id"])))
