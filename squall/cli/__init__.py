@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="load a definitions file into a running Squall")
     apply.add_argument("-f", "--file", type=Path, required=True)
     apply.add_argument("--url", default=None, help="API URL (default: SQUALL_API_URL or local)")
-    apply.add_argument("--project", default="default")
+    apply.add_argument("--project", default=None, help="default: the token's project")
     apply.set_defaults(func=_apply)
 
     validate = sub.add_parser("validate", help="check definitions files offline")
@@ -141,18 +141,21 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    import os
+    from urllib.parse import urlencode
 
-    url = args.url or os.environ.get("SQUALL_API_URL") or _local_url()
+    from squall.cli.remote import base_url, headers
+
+    url = base_url(args.url)
     try:
         text = args.file.read_text()
     except OSError as exc:
         print(f"squall: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    query = {"filename": args.file.name} | ({"project": args.project} if args.project else {})
     request = urllib.request.Request(
-        f"{url.rstrip('/')}/v1/apply?project={args.project}&filename={args.file.name}",
+        f"{url}/v1/apply?{urlencode(query)}",
         data=text.encode(),
-        headers={"Content-Type": "application/yaml"},
+        headers=headers("application/yaml"),
         method="POST",
     )
     try:
@@ -176,11 +179,6 @@ def _apply(args: argparse.Namespace) -> int:
     for removed in report["removed"]:
         print(f"removed: {removed}")
     return EXIT_OK
-
-
-def _local_url() -> str:
-    settings = load_settings()
-    return f"http://{settings.http_host}:{settings.http_port}"
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -34,14 +34,19 @@ def base_url(given: str | None) -> str:
     return f"http://{settings.http_host}:{settings.http_port}"
 
 
-def call(url: str, method: str, path: str, body: Any = None) -> Any:
-    """One JSON request with the token from ``SQUALL_TOKEN``; raises RemoteError."""
-    headers = {"Content-Type": "application/json"}
+def headers(content_type: str = "application/json") -> dict[str, str]:
+    """Request headers, with the token from ``SQUALL_TOKEN`` when it is set."""
+    found = {"Content-Type": content_type}
     token = os.environ.get("SQUALL_TOKEN")
     if token:
-        headers["Authorization"] = f"Bearer {token}"
+        found["Authorization"] = f"Bearer {token}"
+    return found
+
+
+def call(url: str, method: str, path: str, body: Any = None) -> Any:
+    """One JSON request with the token from ``SQUALL_TOKEN``; raises RemoteError."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    request = urllib.request.Request(url + path, data=data, headers=headers(), method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()

@@ -91,3 +91,28 @@ async def test_an_unreachable_server_is_said_plainly_with_exit_code_3(settings: 
 async def test_a_token_needs_a_known_role(settings: Settings) -> None:
     code, _, err = await cli(settings, "token", "create", "--project", "ops", "--role", "root")
     assert code == 2 and "invalid choice" in err
+
+
+async def test_apply_loads_a_file_with_the_token_and_refuses_without_one(
+    settings: Settings,
+) -> None:
+    settings = secured(settings)
+    code, out, err = await cli(
+        settings, "token", "create", "--project", "ops", "--role", "admin", "--json"
+    )
+    assert code == 0, err
+    token = json.loads(out)["token"]
+    example = str(ROOT / "examples" / "remediation.yaml")
+    async with squall(settings) as api:
+        code, out, err = await cli(settings, "apply", "-f", example, "--url", api.base)
+        assert code == 1
+        assert "token" in err.lower()
+        code, out, err = await cli(
+            settings, "apply", "-f", example, "--url", api.base, SQUALL_TOKEN=token
+        )
+        assert code == 0, err
+        assert "workflow: scale_out" in out and "rule: high_cpu" in out
+        status, body = await api.request(
+            "GET", "/v1/rules/high_cpu", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert status == 200, body
