@@ -62,11 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", type=Path, nargs="+")
     validate.set_defaults(func=_validate)
 
-    from squall.cli import definitions, events, executions
+    from squall.cli import definitions, events, executions, replays
 
     executions.add_parser(sub)
     definitions.add_parsers(sub)
     events.add_parser(sub)
+    replays.add_parser(sub)
 
     token = sub.add_parser("token", help="manage API tokens (writes to SQUALL_MONGO_URI)")
     token_sub = token.add_subparsers(metavar="ACTION")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from squall.cli import replays
 from squall.cli.definitions import remote_command
 from squall.cli.remote import EXIT_OK, EXIT_USAGE, RemoteError, base_url, call, emit, fail
 
@@ -30,6 +31,7 @@ def add_parser(sub: Any) -> None:
     listing.add_argument("--limit", type=int, default=50)
     get = remote_command(actions, "get", "show an archived event", _get)
     get.add_argument("id")
+    replays.add_replay(actions)
 
 
 def _row(view: dict[str, Any]) -> dict[str, Any]:
