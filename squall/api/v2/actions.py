@@ -13,7 +13,7 @@ from aiohttp import web
 
 from actions.catalogue import ActionCatalogue, ActionInfo
 from schemas.base import utcnow
-from schemas.definitions import DefinitionError, Workflow, load_actions
+from schemas.definitions import AdHocAction, DefinitionError, Workflow, load_actions
 from squall.api import control
 from squall.api.context import project, services
 from squall.api.errors import ApiError, not_found
@@ -52,19 +52,27 @@ def _action_view(info: ActionInfo, owner: str) -> Doc:
     }
 
 
+def _signature(action: AdHocAction) -> str:
+    return ", ".join(
+        f"{p.name}={json.dumps(p.default)}" if p.has_default else p.name for p in action.input or []
+    )
+
+
 def _adhoc_view(doc: Doc) -> Doc:
+    """An ad-hoc action stored as a definition (through this API or a workbook)."""
+    action = AdHocAction.model_validate(doc["body"])
     return {
         "id": definition_id(doc["project"], "action", doc["name"]),
         "name": doc["name"],
         "namespace": "",
         "is_system": False,
-        "input": doc["input"],
-        "description": doc.get("description") or "",
-        "definition": doc["definition"],
+        "input": _signature(action),
+        "description": action.description or "",
+        "definition": doc.get("definition") or "",
         "tags": [],
         "scope": "private",
         "project_id": doc["project"],
-        "created_at": stamp(doc["created_at"]),
+        "created_at": stamp(doc.get("created_at") or doc["updated_at"]),
         "updated_at": stamp(doc["updated_at"]),
     }
 
@@ -74,8 +82,8 @@ async def list_actions(request: web.Request) -> web.Response:
     """Every action: the catalogue's and the project's ad-hoc ones."""
     owner = project(request)
     items = [_action_view(info, owner) for info in catalogue()]
-    cursor = services(request).db["adhoc_actions"].find({"project": owner}).sort("name", 1)
-    items += [_adhoc_view(doc) async for doc in cursor]
+    stored = await StoredDefinitions(services(request).db).list(owner, "action")
+    items += [_adhoc_view(doc) for doc in stored]
     return answer({"actions": items})
 
 
@@ -86,7 +94,7 @@ async def get_action(request: web.Request) -> web.Response:
     for info in catalogue():
         if name in (info.name, definition_id("", "action", info.name)):
             return answer(_action_view(info, owner))
-    doc = await services(request).db["adhoc_actions"].find_one({"_id": f"{owner}/{name}"})
+    doc = await StoredDefinitions(services(request).db).by_id(owner, "action", name)
     if doc is None:
         raise not_found("Action", name)
     return answer(_adhoc_view(doc))
@@ -94,7 +102,7 @@ async def get_action(request: web.Request) -> web.Response:
 
 @routes.post("/v2/actions")
 async def create_actions(request: web.Request) -> web.Response:
-    """Create ad-hoc actions from a YAML document."""
+    """Create ad-hoc actions from a YAML document; workflows can use them at once."""
     svc, owner = services(request), project(request)
     text = await text_body(request)
     try:
@@ -102,41 +110,25 @@ async def create_actions(request: web.Request) -> web.Response:
     except DefinitionError as exc:
         raise ApiError(400, "invalid_definition", f"Invalid DSL: {exc.issues[0].message}") from None
     taken = {info.name for info in catalogue()}
-    created = []
-    now = utcnow()
-    for name, action in actions.items():
-        if name in taken:
+    stored = StoredDefinitions(svc.db)
+    for name in actions:
+        if name in taken or await stored.get(owner, "action", name) is not None:
             raise ApiError(409, "conflict", f"Duplicate entry for Action: {name}")
-        signature = ", ".join(
-            f"{p.name}={json.dumps(p.default)}" if p.has_default else p.name
-            for p in action.input or []
+    created = [
+        await stored.put(
+            owner, "action", name, action.model_dump(mode="json", by_alias=True), text=text
         )
-        doc = {
-            "_id": f"{owner}/{name}",
-            "project": owner,
-            "name": name,
-            "body": action.model_dump(mode="json", by_alias=True),
-            "input": signature,
-            "description": action.description,
-            "definition": text,
-            "created_at": now,
-            "updated_at": now,
-        }
-        result = await svc.db["adhoc_actions"].update_one(
-            {"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True
-        )
-        if result.upserted_id is None:
-            raise ApiError(409, "conflict", f"Duplicate entry for Action: {name}")
-        created.append(_adhoc_view(doc))
-    return answer({"actions": created}, 201)
+        for name, action in actions.items()
+    ]
+    await svc.definitions.refresh()
+    return answer({"actions": [_adhoc_view(doc) for doc in created]}, 201)
 
 
 @routes.delete("/v2/actions/{name}")
 async def delete_action(request: web.Request) -> web.Response:
     """Delete an ad-hoc action."""
     owner, name = project(request), request.match_info["name"]
-    result = await services(request).db["adhoc_actions"].delete_one({"_id": f"{owner}/{name}"})
-    if not result.deleted_count:
+    if not await StoredDefinitions(services(request).db).delete(owner, "action", name):
         raise not_found("Action", name)
     return web.Response(status=204)
 

@@ -166,6 +166,50 @@ async def test_actions_list_the_catalogue_with_input_signatures(api: Api) -> Non
     assert status == 200 and "url" in one["input"]
 
 
+ADHOC = """
+version: '2.0'
+greet:
+  base: std.echo
+  base-input:
+    output: "hello <% $.name %>"
+  input: [name]
+"""
+
+USES_ADHOC = """
+version: '2.0'
+say_hello:
+  tasks:
+    hello:
+      action: greet name="ops"
+      publish:
+        said: <% task().result %>
+"""
+
+
+async def test_an_ad_hoc_action_created_through_v2_runs_in_a_workflow(api: Api) -> None:
+    status, body = await api.request("POST", "/v2/actions", data=ADHOC, headers=TEXT)
+    assert status == 201, body
+    assert body["actions"][0]["input"] == "name"
+    status, listed = await api.request("GET", "/v2/actions")
+    assert "greet" in {a["name"] for a in listed["actions"]}
+    status, _ = await api.request("POST", "/v2/workflows", data=USES_ADHOC, headers=TEXT)
+    assert status == 201
+    status, started = await api.request(
+        "POST", "/v2/executions", json={"workflow_name": "say_hello"}
+    )
+    assert status == 201, started
+
+    async def finished() -> Any:
+        _, doc = await api.request("GET", f"/v2/executions/{started['id']}")
+        return doc if doc["state"] in ("SUCCESS", "ERROR") else None
+
+    done = await wait_for(finished, 30)
+    assert done["state"] == "SUCCESS", done["state_info"]
+    assert json.loads(done["output"]) == {"said": "hello ops"}
+    status, _ = await api.request("POST", "/v2/actions", data=ADHOC, headers=TEXT)
+    assert status == 409
+
+
 async def test_unknown_ids_are_404_in_mistrals_words(api: Api) -> None:
     status, body = await api.request("GET", "/v2/executions/does-not-exist")
     assert status == 404
