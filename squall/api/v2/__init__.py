@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from squall.api.v2 import actions, environments, executions, tasks, triggers, workflows
+from squall.api.v2 import (
+    actions,
+    environments,
+    executions,
+    reports,
+    tasks,
+    triggers,
+    workflows,
+)
 
 #: Mistral's version document, which clients may read first.
 ROOT = {"version": {"id": "v2.0", "status": "CURRENT", "links": [{"href": "/v2", "rel": "self"}]}}
@@ -18,5 +26,5 @@ def add_routes(app: web.Application) -> None:
     """Register every ``/v2`` route on ``app``."""
     app.router.add_get("/v2", _root)
     app.router.add_get("/v2/", _root)
-    for module in (workflows, executions, tasks, actions, triggers, environments):
+    for module in (workflows, executions, reports, tasks, actions, triggers, environments):
         app.add_routes(module.routes)

@@ -216,3 +216,55 @@ async def test_unknown_ids_are_404_in_mistrals_words(api: Api) -> None:
     assert body["faultstring"] == "WorkflowExecution not found [id=does-not-exist]"
     status, body = await api.request("GET", "/v2/tasks/does-not-exist")
     assert body["faultstring"] == "Task execution not found [id=does-not-exist]"
+
+
+NESTED = """
+version: '2.0'
+child:
+  tasks:
+    work:
+      action: std.echo output="child done"
+parent:
+  tasks:
+    first:
+      action: std.noop
+      on-success: [nested]
+    nested:
+      workflow: child
+"""
+
+
+async def test_report_and_sub_executions_show_the_tree(api: Api) -> None:
+    status, _ = await api.request("POST", "/v2/workflows", data=NESTED, headers=TEXT)
+    assert status == 201
+    status, started = await api.request("POST", "/v2/executions", json={"workflow_name": "parent"})
+    assert status == 201, started
+
+    async def finished() -> Any:
+        _, doc = await api.request("GET", f"/v2/executions/{started['id']}")
+        return doc if doc["state"] in ("SUCCESS", "ERROR") else None
+
+    done = await wait_for(finished, 30)
+    assert done["state"] == "SUCCESS", done["state_info"]
+    status, subs = await api.request("GET", f"/v2/executions/{started['id']}/executions")
+    assert status == 200
+    assert [e["workflow_name"] for e in subs["executions"]] == ["child"]
+    assert subs["executions"][0]["root_execution_id"] == started["id"]
+
+    status, report = await api.request("GET", f"/v2/executions/{started['id']}/report")
+    assert status == 200
+    root = report["root_workflow_execution"]
+    assert [t["name"] for t in root["task_executions"]] == ["first", "nested"]
+    (child,) = root["task_executions"][1]["workflow_executions"]
+    assert child["name"] == "child"
+    assert child["task_executions"][0]["action_executions"][0]["name"] == "std.echo"
+    assert report["statistics"]["total_tasks_count"] == 3
+    assert report["statistics"]["success_tasks_count"] == 3
+
+    status, shallow = await api.request("GET", f"/v2/executions/{started['id']}/report?max_depth=0")
+    assert shallow["root_workflow_execution"]["task_executions"][1]["workflow_executions"] == []
+    status, error = await api.request(
+        "GET", f"/v2/executions/{started['id']}/report?max_depth=deep"
+    )
+    assert status == 400
+    assert "max_depth" in error["faultstring"]
