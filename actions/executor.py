@@ -34,6 +34,7 @@ from actions.catalogue import (
     ActionContext,
     ActionOutcome,
     ActionSettings,
+    SecurityContext,
     mask_secrets,
 )
 from schemas import ActionRequest, ActionResult
@@ -170,6 +171,14 @@ class Executor:
             action_execution_id=request.action_execution_id,
             project=request.project,
             settings=self._settings,
+            security=(
+                SecurityContext(
+                    auth_token=request.security.auth_token,
+                    project_id=request.security.project_id,
+                )
+                if request.security is not None
+                else None
+            ),
         )
         # The claim stays alive while the run waits for a slot of its action.
         beat = asyncio.create_task(self._heartbeat(request.action_execution_id))

@@ -10,6 +10,15 @@ from pydantic import Field, ValidationError
 from schemas.base import SCHEMA_VERSION, Message, UndecodableMessage, describe_error, utcnow
 
 
+class CallerCredentials(Message):
+    """The caller's OpenStack credentials an execution carries (Mistral's security
+    context): start an execution with ``params.openstack = {auth_token, project_id}``
+    and its OpenStack actions authenticate with that token."""
+
+    auth_token: str = Field(min_length=1, repr=False)
+    project_id: str | None = None
+
+
 class ActionRequest(Message):
     """Ask an executor to run one action once; keyed by ``action_execution_id``.
 
@@ -30,6 +39,7 @@ class ActionRequest(Message):
     attempt: int = 0
     timeout_s: float | None = None
     safe_rerun: bool = False
+    security: CallerCredentials | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -15,6 +15,7 @@ from engine.workflow.adhoc import expand, shape_output
 from engine.workflow.base import Doc, RunBase
 from engine.workflow.errors import WorkflowError
 from schemas import ActionRequest, StartExecution, TaskState
+from schemas.actions import CallerCredentials
 from schemas.definitions import OnClause, Task, Transition
 from schemas.ids import derive_id
 from schemas.states import ExecutionState
@@ -109,6 +110,7 @@ class TaskMixin(RunBase):
                 item_index=index,
                 attempt=attempt,
                 safe_rerun=safe,
+                security=caller_credentials(self.doc["params"]),
                 created_at=self.now,
             )
         )
@@ -275,3 +277,15 @@ def _keeps_result(run: RunBase, task: Doc, spec: Task) -> bool:
         return bool(evaluate(spec.keep_result, run._view(task), run._runtime(task)))
     except ExpressionError:
         return True
+
+
+def caller_credentials(params: dict[str, Any]) -> CallerCredentials | None:
+    """The OpenStack token an execution was started with (``params.openstack``), if any."""
+    given = params.get("openstack")
+    if not isinstance(given, dict) or not given.get("auth_token"):
+        return None
+    project_id = given.get("project_id")
+    return CallerCredentials(
+        auth_token=str(given["auth_token"]),
+        project_id=str(project_id) if project_id is not None else None,
+    )

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from squall.settings import Settings
-from tests.actions.openstack.fake_openstack import PUBLIC_NET_ID, FakeOpenStack
+from tests.actions.openstack.fake_openstack import PROJECT_ID, PUBLIC_NET_ID, FakeOpenStack
 from tests.harness import Api, running, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "openstack"
@@ -210,3 +210,33 @@ async def test_a_failed_floating_ip_deletes_the_new_server(api: Api, cloud: Fake
     assert execution["state"] == "ERROR"
     assert cloud.state.servers == {}
     assert any(m == "DELETE" and "/servers/" in p for m, p in cloud.state.requests)
+
+
+AS_CALLER = """
+version: '2.0'
+name: caller
+workflows:
+  list_as_caller:
+    tasks:
+      servers:
+        action: nova.servers_list
+"""
+
+
+@pytest.mark.parametrize("known", [True, False])
+async def test_the_callers_token_in_params_authenticates_openstack_actions(
+    api: Api, cloud: FakeOpenStack, known: bool
+) -> None:
+    token = cloud.add_token() if known else "expired-token"
+    await api.apply(AS_CALLER)
+    params = {"openstack": {"auth_token": token, "project_id": PROJECT_ID}}
+    status, body = await api.request(
+        "POST", "/v1/executions", json={"workflow_name": "list_as_caller", "params": params}
+    )
+    assert status == 201, body
+    done = await api.finished(body["id"], timeout=60)
+    # An unknown token fails although the cloud's own password is valid: the
+    # caller's token, not the cloud's credentials, authenticated the action.
+    assert done["state"] == ("SUCCESS" if known else "ERROR"), done["state_info"]
+    assert done["params"]["openstack"]["auth_token"] == "***"
+    assert token not in json.dumps(done)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from actions.catalogue import mask_secrets
 from engine.queries import execution_view, resolve_results
 from schemas import ExecutionDoc
 from schemas.executions import HistoryEntry
@@ -228,7 +229,9 @@ async def get_execution(request: web.Request) -> web.Response:
     svc = services(request)
     doc = await owned(svc, project(request), request.match_info["id"])
     doc = await resolve_results(doc, svc.engine_store)
-    return model_response(execution_view(doc))
+    view = execution_view(doc)
+    # Params may carry the caller's OpenStack token (params.openstack.auth_token).
+    return model_response(view.model_copy(update={"params": mask_secrets(view.params)}))
 
 
 @registry.route(

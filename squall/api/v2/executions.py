@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from actions.catalogue import mask_secrets
 from schemas.states import ExecutionState
 from squall.api import control
 from squall.api.context import project, services
@@ -60,7 +61,8 @@ def execution_view(doc: Doc, *, output: bool = True) -> Doc:
         "workflow_namespace": "",
         "description": doc.get("description") or "",
         "tags": [],
-        "params": encoded(params),
+        # Params may carry the caller's OpenStack token (params.openstack.auth_token).
+        "params": encoded(mask_secrets(params)),
         "task_execution_id": doc.get("parent_task_id"),
         "root_execution_id": doc.get("root_execution_id"),
         "state": doc["state"],
