@@ -230,8 +230,11 @@ async def get_execution(request: web.Request) -> web.Response:
     doc = await owned(svc, project(request), request.match_info["id"])
     doc = await resolve_results(doc, svc.engine_store)
     view = execution_view(doc)
-    # Params may carry the caller's OpenStack token (params.openstack.auth_token).
-    return model_response(view.model_copy(update={"params": mask_secrets(view.params)}))
+    # Params may carry the caller's OpenStack token (params.openstack.auth_token), and
+    # action inputs passwords or keys: neither is shown.
+    tasks = [t.model_copy(update={"input": mask_secrets(t.input)}) for t in view.tasks]
+    masked = {"params": mask_secrets(view.params), "tasks": tasks}
+    return model_response(view.model_copy(update=masked))
 
 
 @registry.route(

@@ -153,3 +153,29 @@ async def test_tokens_are_created_listed_and_revoked_by_admins_only(settings: Se
         assert status == 204
         status, _ = await api.request("POST", "/v1/tokens", json={"role": "root"}, headers=admin)
         assert status == 400
+
+
+SECRETIVE = """\
+version: '2.0'
+name: secretive
+workflows:
+  echo_secret:
+    tasks:
+      say:
+        action: std.echo
+        input:
+          output: {user: ops, password: hunter2}
+"""
+
+
+async def test_stored_inputs_and_params_are_shown_masked(api: Api) -> None:
+    await api.apply(SECRETIVE)
+    params = {"openstack": {"auth_token": "gAAAA-secret", "project_id": "p1"}}
+    status, body = await api.request(
+        "POST", "/v1/executions", json={"workflow_name": "echo_secret", "params": params}
+    )
+    assert status == 201, body
+    done = await api.finished(body["id"])
+    assert done["state"] == "SUCCESS"
+    assert done["tasks"][0]["input"] == {"output": {"user": "ops", "password": "***"}}
+    assert done["params"]["openstack"] == {"auth_token": "***", "project_id": "p1"}
