@@ -31,6 +31,7 @@ from actions.catalogue._std_basic import (
 )
 from actions.catalogue._std_email import EmailAction
 from actions.catalogue._std_http import HttpAction, MistralHttpAction
+from actions.catalogue._std_kafka import KafkaAction
 from actions.catalogue._std_ssh import SshAction
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def builtin_actions() -> list[Action[Any]]:
         MistralHttpAction(),
         EmailAction(),
         SshAction(),
+        KafkaAction(),
     ]
 
 

@@ -30,6 +30,9 @@ class ActionSettings(BaseModel):
         openstack_cloud: the ``clouds.yaml`` entry OpenStack actions use when their
             input names none (None: ``OS_CLOUD`` or the ``OS_*`` variables).
         openstack_threads: threads that run the (blocking) OpenStack SDK calls.
+        kafka_bootstrap: the cluster std.kafka publishes to when its input names none.
+        kafka_internal_prefix: Squall's topic prefix; std.kafka refuses its internal
+            topics (commands, actions, dead letters).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,6 +47,8 @@ class ActionSettings(BaseModel):
     ssh_known_hosts: str | None = None
     openstack_cloud: str | None = None
     openstack_threads: int = Field(default=32, ge=1, le=1024)
+    kafka_bootstrap: str | None = None
+    kafka_internal_prefix: str | None = None
 
 
 class SecurityContext(BaseModel):
