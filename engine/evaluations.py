@@ -16,14 +16,14 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, DeleteMany
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+
+from engine.store import insert_once
 
 Doc = dict[str, Any]
 COLLECTION = "rule_evaluations"
 #: The MongoDB-compatible server answers ``$in`` lookups fastest in small groups.
 _LOOKUP_CHUNK = 100
 _DELETE_CHUNK = 1000
-_DUPLICATE_KEY = 11000
 
 #: Outcomes after which the rule's target runs (or will run).
 STARTED = frozenset({"fired", "queued"})
@@ -118,17 +118,9 @@ class EvaluationStore:
 
     async def write(self, records: Sequence[EvaluationRecord]) -> None:
         """Store new records (one bulk insert); a record already stored is kept as is."""
-        if not records:
-            return
-        try:
-            await self.records.insert_many(
-                [{"_id": r.id, **r.to_doc()} for r in records], ordered=False
-            )
-        except BulkWriteError as exc:
-            # A redelivery of a batch whose records were partly written: the first
-            # decision stays.
-            if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        # A redelivery of a batch whose records were partly written: the first
+        # decision stays.
+        await insert_once(self.records, [{"_id": r.id, **r.to_doc()} for r in records])
 
     async def for_event(self, project: str, event_id: str) -> list[Doc]:
         """Every record of one event (one ``_id`` range)."""

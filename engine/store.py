@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,18 @@ _WRITE_CHUNK = 1000
 
 
 _DUPLICATE_KEY = 11000
+
+
+async def insert_once(collection: AsyncCollection[Doc], docs: Sequence[Doc]) -> None:
+    """Insert ``docs`` in one unordered bulk; those whose ``_id`` is already stored (a
+    redelivery) are left as they are."""
+    if not docs:
+        return
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
 
 
 class VersionConflict(RuntimeError):
@@ -90,7 +102,7 @@ class EngineStore:
         there: updating it on every state change cost an update per task on the hot
         path. Readers take a task's current state from its execution document.
         """
-        await self._insert_once(self.tasks, tasks)
+        await insert_once(self.tasks, tasks)
 
     async def write_item_results(self, results: list[tuple[str, int, str, Any]]) -> None:
         """Store with-items results, each under the key of its task and item."""
@@ -165,18 +177,7 @@ class EngineStore:
             }
             for event in unique.values()
         ]
-        await self._insert_once(self.events, docs)
-
-    @staticmethod
-    async def _insert_once(collection: AsyncCollection[Doc], docs: list[Doc]) -> None:
-        """Insert ``docs``; those whose ``_id`` is already stored are left as they are."""
-        if not docs:
-            return
-        try:
-            await collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        await insert_once(self.events, docs)
 
     async def get_event(self, event_id: str) -> Doc | None:
         """An archived event by id."""
