@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +45,7 @@ SYNC_INTERVAL_S = 1.0
 RETRY = timedelta(seconds=1)
 #: Most fires handled in one round (one claim batch, one publish).
 BATCH = 2000
-#: How long a stopping service may take to record the fires it published.
+#: How long a stopping service may take to finish its round and record what it published.
 FLUSH_TIMEOUT_S = 5.0
 
 _T = TypeVar("_T")
@@ -65,6 +65,21 @@ class _Due:
     generation: int
     at: datetime
     chained: bool  # the timer's next fire is scheduled from this one
+
+
+async def _uninterrupted(round_: Coroutine[Any, Any, None]) -> None:
+    """Run one claim-and-publish round to its end even if the service is stopped meanwhile.
+
+    A stop in the middle would leave fires claimed but unpublished until another process
+    presumes this one dead (``stale_claim_s`` later), delaying them for no reason.
+    """
+    task = asyncio.ensure_future(round_)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, FLUSH_TIMEOUT_S)
+        raise
 
 
 def fingerprint(timer: Timer) -> str:
@@ -137,10 +152,10 @@ class TimerService:
             now = utcnow()
             due = self._pop(self._due, now)
             if due:
-                await self._fire(due)
+                await _uninterrupted(self._fire(due))
             checks = self._pop(self._checks, now)
             if checks:
-                await self._verify(checks)
+                await _uninterrupted(self._verify(checks))
             wake = [heap[0][0] for heap in (self._due, self._checks) if heap]
             delay = min([next_sync - loop.time(), *((w - utcnow()).total_seconds() for w in wake)])
             if delay > 0:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from schemas.bus import Outbound
 from schemas.commands import StartExecution, decode_command
 from schemas.ids import derive_id
+from squall.kafka import KafkaPublisher
 from squall.settings import Settings
 from tests.triggers.timers.timers_support import (
     events,
@@ -20,6 +23,7 @@ from tests.triggers.timers.timers_support import (
     read_topic,
     services,
 )
+from triggers.timers import TimerService
 from triggers.timers.fires import make_fire, stamp
 from triggers.timers.service import fingerprint
 from triggers.timers.store import FireStore
@@ -70,6 +74,37 @@ async def test_three_services_racing_publish_each_fire_once(settings: Settings, 
         assert_once_each_without_gaps(mine)
     unpublished = await db["timer_fires"].count_documents({"published": False})
     assert unpublished == 0
+
+
+class _SlowPublisher:
+    """Kafka, reached slowly: the service is stopped while its publish is in flight."""
+
+    def __init__(self, inner: KafkaPublisher, started: asyncio.Event) -> None:
+        self._inner = inner
+        self._started = started
+
+    async def publish(self, messages: list[Outbound]) -> None:
+        self._started.set()
+        await asyncio.sleep(0.5)
+        await self._inner.publish(messages)
+
+
+async def test_a_service_stopped_mid_publish_finishes_what_it_claimed(
+    settings: Settings, db: Db
+) -> None:
+    timers = {("default", "tick"): make_timer("tick", interval=1)}
+    started = asyncio.Event()
+    async with kafka(settings) as (publisher, topics):
+        service = TimerService(db, lambda: timers, _SlowPublisher(publisher, started), topics)
+        task = asyncio.create_task(service.run())
+        await asyncio.wait_for(started.wait(), 5)
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        found = events(await read_topic(settings.kafka_bootstrap or "", topics.events))
+    claimed = [d["_id"] async for d in db["timer_fires"].find({})]
+    assert claimed and await db["timer_fires"].count_documents({"published": False}) == 0
+    assert sorted(e["id"] for e in found) == sorted(derive_id(c) for c in claimed)
 
 
 async def test_a_workflow_timer_starts_an_execution(settings: Settings, db: Db) -> None:
