@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from actions.catalogue import (
     ActionCatalogue,
@@ -37,6 +36,7 @@ from actions.catalogue import (
     SecurityContext,
     mask_secrets,
 )
+from actions.coalesce import CoalescingWriter
 from schemas import ActionRequest, ActionResult
 from schemas.actions import decode_action_request
 from schemas.base import UndecodableMessage, utcnow
@@ -83,6 +83,7 @@ class Executor:
         limits: ExecutorLimits | None = None,
     ) -> None:
         self._runs = db["action_runs"]
+        self._writes = CoalescingWriter(self._runs)
         self._results = db["results"]
         self._limits = limits or ExecutorLimits()
         self._slots = {
@@ -136,23 +137,22 @@ class Executor:
     async def _claim(self, request: ActionRequest) -> Doc | None:
         """Claim the action execution; None when claimed now, else the existing claim."""
         now = utcnow()
-        try:
-            await self._runs.insert_one(
-                {
-                    "_id": request.action_execution_id,
-                    "execution_id": request.execution_id,
-                    "task_id": request.task_id,
-                    "action": request.action,
-                    "input": mask_secrets(request.input),
-                    "state": "RUNNING",
-                    "owner": self.owner,
-                    "started_at": now,
-                    "heartbeat_at": now,
-                }
-            )
-        except DuplicateKeyError:
-            return await self._runs.find_one({"_id": request.action_execution_id})
-        return None
+        claimed = await self._writes.insert(
+            {
+                "_id": request.action_execution_id,
+                "execution_id": request.execution_id,
+                "task_id": request.task_id,
+                "action": request.action,
+                "input": mask_secrets(request.input),
+                "state": "RUNNING",
+                "owner": self.owner,
+                "started_at": now,
+                "heartbeat_at": now,
+            }
+        )
+        if claimed:
+            return None
+        return await self._runs.find_one({"_id": request.action_execution_id})
 
     async def _take_over(self, claim: Doc) -> bool:
         result = await self._runs.update_one(
@@ -201,7 +201,7 @@ class Executor:
     async def _heartbeat(self, action_execution_id: str) -> None:
         while True:
             await asyncio.sleep(self._heartbeat_s)
-            await self._runs.update_one(
+            await self._writes.update(
                 {"_id": action_execution_id, "owner": self.owner},
                 {"$set": {"heartbeat_at": utcnow()}},
             )
@@ -222,7 +222,7 @@ class Executor:
         # claim and reports an interruption, which the engine ignores for a task that
         # already has its result.
         await asyncio.gather(
-            self._runs.update_one(
+            self._writes.update(
                 {"_id": request.action_execution_id, "owner": self.owner},
                 {
                     "$set": {
