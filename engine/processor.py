@@ -14,6 +14,7 @@ died between writing and publishing, this is how the messages still go out.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from engine.rules import RuleSet
 from engine.store import Doc, EngineStore
 from engine.workflow import Delay, WorkflowRun
 from engine.workflow.adhoc import referenced
+from engine.workflow.lookups import Lookups, NeedsLoading, mentions_lookups
 from schemas import ActionResult, CloudEvent, Command, StartExecution
 from schemas.base import UndecodableMessage, utcnow
 from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 _COLLECT_ROUNDS = 3
 #: Workflow versions whose digest a process remembers before starting afresh.
 _DIGEST_CACHE = 4096
+#: Times one execution's commands are applied again after loading what ``tasks()`` or
+#: ``executions()`` asked for; a last pass then fails the expressions still missing data.
+_LOOKUP_ROUNDS = 8
 #: Results whose message is larger than this many bytes are stored apart by default.
 LARGE_RESULT_BYTES = 256 * 1024
 
@@ -94,6 +99,8 @@ class EngineProcessor:
         self._retention = retention
         self._specs: dict[str, Workflow] = {}
         self._digests: dict[int, tuple[Workflow, str]] = {}
+        #: Digests of the workflows whose text calls ``tasks()`` or ``executions()``.
+        self._lookup_specs: set[str] = set()
         # Observes the moment state is stored but nothing is published yet; the
         # crash tests use it to stop the process exactly there.
         self._after_write = after_write
@@ -219,20 +226,13 @@ class EngineProcessor:
         for command in commands:
             by_execution[command.execution_id].append(command)
         docs = await self._store.load_executions(by_execution)
+        lookups = Lookups()
         runs: list[tuple[Doc | None, WorkflowRun]] = []
         outbound: list[Outbound] = []
         for execution_id, batch in by_execution.items():
-            doc = docs.get(execution_id)
-            run = await self._run_for(doc, now) if doc is not None else None
-            repeated = False
-            for command in batch:
-                if isinstance(command, StartExecution):
-                    if run is None:
-                        run = await self._start(command, now)
-                    else:
-                        repeated = True
-                elif run is None or not run.apply(command):
-                    repeated = True
+            doc, run, repeated = await self._apply_to(
+                execution_id, docs.get(execution_id), batch, now, lookups
+            )
             if run is None:
                 log.warning("commands for unknown execution %s ignored", execution_id)
                 continue
@@ -241,6 +241,51 @@ class EngineProcessor:
                 outbound += [_from_outbox(m) for m in run.doc["outbox"]]
             runs.append((doc, run))
         return runs, outbound
+
+    async def _apply_to(
+        self,
+        execution_id: str,
+        doc: Doc | None,
+        batch: list[Command],
+        now: datetime,
+        lookups: Lookups,
+    ) -> tuple[Doc | None, WorkflowRun | None, bool]:
+        """Apply ``batch`` to one execution: its document (as applied to), its run, and
+        whether a command was a repeat.
+
+        When an expression asks for stored executions not loaded yet, they are loaded
+        and the batch is applied again to the execution as stored.
+        """
+        try:
+            for _ in range(_LOOKUP_ROUNDS):
+                try:
+                    return (doc, *await self._apply_once(doc, batch, now, lookups))
+                except NeedsLoading as missing:
+                    await self._store.load_lookup(lookups, missing.key)
+                    doc = (await self._store.load_executions([execution_id])).get(execution_id)
+            lookups.final = True
+            return (doc, *await self._apply_once(doc, batch, now, lookups))
+        finally:
+            lookups.final = False
+
+    async def _apply_once(
+        self, doc: Doc | None, batch: list[Command], now: datetime, lookups: Lookups
+    ) -> tuple[WorkflowRun | None, bool]:
+        run = await self._run_for(doc, now, lookups) if doc is not None else None
+        repeated = False
+        for command in batch:
+            if isinstance(command, StartExecution):
+                if run is None:
+                    run = await self._start(command, now, lookups)
+                else:
+                    repeated = True
+            elif run is None or not run.apply(command):
+                repeated = True
+        if run is not None and run.lookups is not None:
+            # Finishing its with-items may call tasks() too: done here, where a miss
+            # can still be loaded and the batch applied again.
+            await self._collect_items([run])
+        return run, repeated
 
     async def _collect_items(self, runs: list[WorkflowRun]) -> None:
         """Finish with-items tasks whose last items ended, with results from storage."""
@@ -261,7 +306,7 @@ class EngineProcessor:
             for (run, task_id), stored in zip(pending, loaded, strict=True):
                 run.collect(task_id, stored)
 
-    async def _start(self, command: StartExecution, now: Any) -> WorkflowRun:
+    async def _start(self, command: StartExecution, now: Any, lookups: Lookups) -> WorkflowRun:
         spec = self._definitions.workflow(command.project, command.workflow_name)
         if spec is None:
             return WorkflowRun.rejected(
@@ -269,6 +314,7 @@ class EngineProcessor:
             )
         digest = await self._remember(spec)
         run = WorkflowRun.new(command, spec, digest, now, self._adhoc_actions(command, spec))
+        self._lend(run, lookups)
         run.start()
         return run
 
@@ -294,13 +340,24 @@ class EngineProcessor:
             return known[1]
         definition = spec.model_dump(mode="json", by_alias=True)
         digest = await self._store.save_spec(definition)
-        self._specs[digest] = spec
+        self._learn(digest, spec, definition)
         if len(self._digests) >= _DIGEST_CACHE:
             self._digests.clear()
         self._digests[id(spec)] = (spec, digest)
         return digest
 
-    async def _run_for(self, doc: Doc, now: Any) -> WorkflowRun | None:
+    def _learn(self, digest: str, spec: Workflow, definition: dict[str, Any]) -> Workflow:
+        self._specs[digest] = spec
+        if mentions_lookups(json.dumps(definition, default=str)):
+            self._lookup_specs.add(digest)
+        return spec
+
+    def _lend(self, run: WorkflowRun, lookups: Lookups) -> None:
+        """Give ``run`` the batch's lookups if its workflow calls tasks() or executions()."""
+        if run.doc["spec_hash"] in self._lookup_specs:
+            run.lookups = lookups
+
+    async def _run_for(self, doc: Doc, now: Any, lookups: Lookups) -> WorkflowRun | None:
         digest = doc["spec_hash"]
         spec = self._specs.get(digest)
         if spec is None:
@@ -308,8 +365,10 @@ class EngineProcessor:
             if definition is None:
                 log.error("execution %s has no stored workflow definition", doc["_id"])
                 return None
-            spec = self._specs[digest] = Workflow.model_validate(definition)
-        return WorkflowRun(doc, spec, now)
+            spec = self._learn(digest, Workflow.model_validate(definition), definition)
+        run = WorkflowRun(doc, spec, now)
+        self._lend(run, lookups)
+        return run
 
     def _messages(self, run: WorkflowRun) -> list[Outbound]:
         doc, effects = run.doc, run.effects

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from engine.workflow import item_result_id
+from engine.workflow.lookups import LookupKey, Lookups, query_of
 from schemas import CloudEvent
 
 Doc = dict[str, Any]
@@ -64,6 +65,19 @@ class EngineStore:
         if not wanted:
             return {}
         return {doc["_id"]: doc async for doc in self.executions.find({"_id": {"$in": wanted}})}
+
+    async def load_lookup(self, lookups: Lookups, key: LookupKey) -> None:
+        """Load the executions ``key`` selects (oldest first) and the definitions they ran
+        into ``lookups``, for ``tasks()`` and ``executions()``."""
+        query, projection = query_of(key)
+        docs = [d async for d in self.executions.find(query, projection).sort("created_at", 1)]
+        digests = list({d["spec_hash"] for d in docs if d.get("spec_hash")} - set(lookups.specs))
+        specs = {}
+        if digests:
+            specs = {
+                d["_id"]: d["definition"] async for d in self.specs.find({"_id": {"$in": digests}})
+            }
+        lookups.put(key, docs, specs)
 
     async def save_spec(self, definition: dict[str, Any]) -> str:
         """Store a workflow definition snapshot once; return its content hash."""

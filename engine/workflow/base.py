@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from engine.workflow.lookups import Lookups
 from engine.workflow.runtime import WorkflowRuntime
 from schemas import ActionRequest, TaskState
 from schemas.commands import Command
@@ -72,6 +73,10 @@ class RunBase:
         self.actions = actions if actions is not None else _stored_actions(doc)
         #: With-items results known in memory, by task id and item index.
         self.item_results: dict[str, dict[int, tuple[str, Any]]] = {}
+        #: Other executions for ``tasks()`` and ``executions()``; the engine sets it for
+        #: workflows that call them (see ``engine.workflow.lookups``).
+        self.lookups: Lookups | None = None
+        self._task_specs: dict[str, Doc] = {}
 
     # -- steps the concepts provide to each other -------------------------------------
 
@@ -126,7 +131,12 @@ class RunBase:
     def _start_now(self, task: Doc) -> None:
         raise NotImplementedError
 
-    def _cascade(self, action: Literal["pause", "resume", "cancel"], message: str | None) -> None:
+    def _cascade(
+        self,
+        action: Literal["pause", "resume", "cancel"],
+        message: str | None,
+        task: Doc | None = None,
+    ) -> None:
         raise NotImplementedError
 
     def _after_reverse_success(self) -> None:
@@ -193,7 +203,7 @@ class RunBase:
         return view
 
     def _runtime(self, task: Doc | None = None) -> WorkflowRuntime:
-        return WorkflowRuntime(self.doc, self.spec, task)
+        return WorkflowRuntime(self.doc, self.spec, task, self.lookups, self._task_specs)
 
 
 def _stored_actions(doc: Doc) -> dict[str, AdHocAction]:

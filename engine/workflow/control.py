@@ -1,17 +1,21 @@
 """Operator control: pause, resume, cancel, fail, succeed, and task rerun.
 
 Allowed transitions follow Mistral (``mistral/workflow/states.py``): RUNNING ⇄ PAUSED;
-RUNNING or PAUSED → CANCELLED, ERROR, SUCCESS; ERROR or CANCELLED → RUNNING only by a
-task rerun. While PAUSED, results are still applied but nothing new starts: what would
-have started is queued in ``on_resume`` and run, in order, on resume. Pause, resume
-and cancel cascade to running sub-workflows.
+RUNNING or PAUSED → CANCELLED or ERROR; only RUNNING → SUCCESS; ERROR or CANCELLED →
+RUNNING only by a task rerun. Mistral's own ``fail`` silently ignores a PAUSED execution
+although its transition table allows PAUSED → ERROR; here the table wins, so an
+operator can fail a paused execution.
+
+While PAUSED, results are still applied but nothing new starts: what would have
+started is queued in ``on_resume`` and run, in order, on resume. Pause, resume and
+cancel cascade to running sub-workflows.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from engine.workflow.base import ACTIVE, RunBase
+from engine.workflow.base import ACTIVE, Doc, RunBase
 from schemas import ControlExecution, RerunTask, TaskState
 from schemas.definitions import Transition
 from schemas.ids import derive_id
@@ -24,7 +28,7 @@ _ALLOWED = {
     "resume": {ExecutionState.PAUSED},
     "cancel": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
     "fail": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
-    "succeed": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
+    "succeed": {ExecutionState.RUNNING},
 }
 
 
@@ -93,9 +97,10 @@ class ControlMixin(RunBase):
         self.effects.dirty.add("on_resume")
         self._finish(ExecutionState.CANCELLED, message)
 
-    def _cascade(self, action: CascadeAction, message: str | None) -> None:
-        """Send ``action`` to every sub-workflow still running under this execution."""
-        for child in self._running_children():
+    def _cascade(self, action: CascadeAction, message: str | None, task: Doc | None = None) -> None:
+        """Send ``action`` to every sub-workflow still running under this execution (or
+        under ``task`` only)."""
+        for child in self._running_children(task):
             self.effects.commands.append(
                 ControlExecution(
                     command_id=derive_id(self.doc["_id"], child, action, len(self.doc["history"])),
@@ -105,11 +110,11 @@ class ControlMixin(RunBase):
                 )
             )
 
-    def _running_children(self) -> list[str]:
+    def _running_children(self, only: Doc | None = None) -> list[str]:
         from engine.workflow.tasks import action_execution_id
 
         children = []
-        for task in self.doc["tasks"].values():
+        for task in [only] if only is not None else self.doc["tasks"].values():
             if task.get("type") != "WORKFLOW" or TaskState(task["state"]).is_final:
                 continue
             items = task.get("items")

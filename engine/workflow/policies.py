@@ -152,11 +152,17 @@ class PoliciesMixin(RunBase):
         return True
 
     def _time_out(self, task: Doc) -> None:
-        """Mistral's timeout: the task fails; whatever its action returns later is ignored."""
+        """Mistral's timeout: the task fails; whatever its action returns later is ignored.
+
+        Its sub-workflows are cancelled: Mistral leaves them running, orphaned, doing
+        work nobody waits for any more.
+        """
+        message = f"Task timed out [timeout(s)={task['timeout']}]."
+        self._cascade("cancel", message, task)
         task["action_execution_id"] = None
         task.pop("delay_id", None)
         items = task.get("items")
         if items is not None:
             items["status"] = items["status"].replace("R", "C")
             items["running"] = 0
-        self._after_action(task, TaskState.ERROR, f"Task timed out [timeout(s)={task['timeout']}].")
+        self._after_action(task, TaskState.ERROR, message)

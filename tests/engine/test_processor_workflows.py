@@ -14,6 +14,7 @@ from engine.rules import RuleSet
 from engine.store import EngineStore
 from schemas import ActionRequest, ActionResult, StartExecution
 from schemas.bus import Outbound, Topics
+from schemas.commands import decode_command
 from schemas.definitions import AdHocAction, Workflow, load_definitions
 
 TEXT = """
@@ -32,6 +33,38 @@ workflows:
       t:
         action: std.noop
         wait-before: 60
+  leaf:
+    tasks:
+      inner:
+        action: std.echo output=leaf
+  parent:
+    tasks:
+      first:
+        action: std.echo output=first
+        on-success: [child]
+      child:
+        workflow: leaf
+        on-success: [report]
+      report:
+        action: std.echo output=report
+        publish:
+          deep: <% tasks(execution().id, true).name %>
+          flat: <% tasks(execution().id, true, flat => true).name %>
+          mine: <% tasks(execution().id).name %>
+          project: <% tasks(state => SUCCESS).select([$.name, $.workflow_execution_id]) %>
+  peek:
+    input: [other]
+    tasks:
+      look:
+        action: std.echo output=look
+        publish:
+          theirs: <% tasks($.other).select([$.name, $.state, $.type]) %>
+          nested: <% tasks($.other, true, SUCCESS).name %>
+          missing: <% tasks(nowhere) %>
+          succeeded: <% executions(state => SUCCESS).id %>
+          subs: '{{ executions(root_execution_id=_.other) | map(attribute="name") | list }}'
+          itself: <% executions(id => execution().id).select($.state) %>
+          later: <% executions(fromTime => '2999-01-01 00:00:00') %>
 """
 
 
@@ -63,6 +96,27 @@ def processor(db: AsyncDatabase[dict[str, Any]]) -> tuple[EngineProcessor, Sent]
     return engine, sent
 
 
+def requests_in(out: list[Outbound]) -> list[ActionRequest]:
+    return [ActionRequest.model_validate_json(m.value) for m in out if m.topic == "p.actions"]
+
+
+async def settle(engine: EngineProcessor, out: list[Outbound]) -> None:
+    """Play the executor and the commands topic until nothing is left to do."""
+    for _ in range(50):
+        follow = [decode_command(m.value) for m in out if m.topic == "p.commands"]
+        follow += [result(r) for r in requests_in(out)]
+        if not follow:
+            return
+        out = await engine.apply(follow)
+    raise AssertionError("the executions did not settle")
+
+
+async def stored(db: AsyncDatabase[dict[str, Any]], execution_id: str) -> dict[str, Any]:
+    doc = await db["executions"].find_one({"_id": execution_id})
+    assert doc is not None
+    return doc
+
+
 def start(name: str, **input: Any) -> StartExecution:
     return StartExecution(
         command_id="s", execution_id=f"ex-{name}", workflow_name=name, input=input
@@ -77,7 +131,7 @@ def result(request: ActionRequest) -> ActionResult:
         action_execution_id=request.action_execution_id,
         item_index=request.item_index,
         state="SUCCESS",
-        output=request.input["output"],
+        output=request.input.get("output"),
     )
 
 
@@ -121,3 +175,67 @@ async def test_a_wait_before_is_persisted_with_its_due_time(
     assert delay["kind"] == "wait_before" and delay["execution_id"] == "ex-delayed"
     await engine.apply([start("delayed")])  # a redelivery stores nothing new
     assert await db["delays"].count_documents({}) == 1
+
+
+async def test_tasks_recurses_into_sub_workflows_and_flat_drops_their_tasks(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    engine, _ = processor(db)
+    await settle(engine, await engine.apply([start("parent")]))
+    doc = await stored(db, "ex-parent")
+    assert doc["state"] == "SUCCESS", doc["state_info"]
+    published = doc["output"]
+    # Mistral: the execution's own tasks first, then those of each sub-workflow.
+    assert published["deep"] == ["first", "child", "report", "inner"]
+    assert published["flat"] == ["first", "report", "inner"]
+    assert published["mine"] == ["first", "child", "report"]
+    child = next(t for t in doc["tasks"].values() if t["name"] == "child")
+    assert ["inner", child["action_execution_id"]] in published["project"]
+    assert ["first", "ex-parent"] in published["project"]
+
+
+async def test_tasks_and_executions_read_other_stored_executions(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    engine, _ = processor(db)
+    await settle(engine, await engine.apply([start("parent")]))
+    await settle(engine, await engine.apply([start("peek", other="ex-parent")]))
+    doc = await stored(db, "ex-peek")
+    assert doc["state"] == "SUCCESS", doc["state_info"]
+    out = doc["output"]
+    assert out["theirs"] == [
+        ["first", "SUCCESS", "ACTION"],
+        ["child", "SUCCESS", "WORKFLOW"],
+        ["report", "SUCCESS", "ACTION"],
+    ]
+    assert out["nested"] == ["first", "child", "report", "inner"]
+    assert out["missing"] == []
+    child_id = (await stored(db, "ex-parent"))["tasks"]
+    assert set(out["succeeded"]) >= {
+        "ex-parent",
+        *(t.get("action_execution_id") for t in child_id.values() if t["name"] == "child"),
+    }
+    assert "ex-peek" not in out["succeeded"]  # itself: still running when it asked
+    assert out["subs"] == ["leaf"]
+    assert out["itself"] == ["RUNNING"]
+    assert out["later"] == []
+
+
+async def test_a_bad_time_given_to_executions_fails_the_task(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    text = (
+        TEXT
+        + """  badtime:
+    tasks:
+      t:
+        action: std.noop
+        publish: {x: <% executions(toTime => 'yesterday') %>}
+"""
+    )
+    engine, _ = processor(db)
+    engine._definitions.workflows = load_definitions(text).workflows  # type: ignore[attr-defined]
+    await settle(engine, await engine.apply([start("badtime")]))
+    doc = await stored(db, "ex-badtime")
+    assert doc["state"] == "ERROR"
+    assert "invalid time 'yesterday'" in doc["state_info"]

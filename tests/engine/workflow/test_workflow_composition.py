@@ -159,3 +159,48 @@ envy:
     )
     d.start("envy", env={"region": "eu-1"})
     assert d.pending()[0].input == {"output": "eu-1"}
+
+
+def test_a_timed_out_task_cancels_its_sub_workflow() -> None:
+    d = Driver(
+        PARENT.replace("      workflow: child\n", "      workflow: child\n      timeout: 5\n")
+    )
+    d.start("parent")
+    (child,) = d.children()
+    late = d.pending("work")[0]
+    d.fire("timeout")
+    call = d.task("call")
+    assert (call["state"], call["state_info"]) == ("ERROR", "Task timed out [timeout(s)=5].")
+    assert child["state"] == "CANCELLED"
+    assert child["state_info"] == "Task timed out [timeout(s)=5]."
+    assert d.task("work", child["_id"])["state"] == "CANCELLED"
+    assert d.doc["state"] == "ERROR"
+    assert not d.finish(late, "SUCCESS")  # the child's action ending later changes nothing
+    assert d.doc["state"] == "ERROR"
+
+
+def test_a_timed_out_with_items_task_cancels_every_running_child() -> None:
+    d = Driver(
+        """
+parent:
+  tasks:
+    call:
+      with-items: x in [1, 2, 3]
+      concurrency: 2
+      workflow: child
+      input: {x: <% $.x %>}
+      timeout: 5
+child:
+  input: [x]
+  tasks:
+    work:
+      action: std.echo output=<% $.x %>
+"""
+    )
+    d.start("parent")
+    d.succeed("work", 1)
+    d.fire("timeout")
+    states = sorted(c["state"] for c in d.children())
+    assert states == ["CANCELLED", "CANCELLED", "SUCCESS"]
+    assert d.task("call")["state"] == "ERROR"
+    assert d.doc["state"] == "ERROR"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.engine.workflow.wfdriver import Driver
 
 CHAIN = """
@@ -147,3 +149,90 @@ gated:
     d.control("resume")
     d.succeed("second")
     assert d.doc["state"] == "SUCCESS"
+
+
+def _in_state(state: str) -> Driver:
+    d = Driver(CHAIN)
+    d.start("chain")
+    if state == "PAUSED":
+        d.control("pause")
+    elif state != "RUNNING":
+        d.control({"SUCCESS": "succeed", "ERROR": "fail", "CANCELLED": "cancel"}[state])
+    assert d.doc["state"] == state
+    return d
+
+
+# Mistral's workflow transitions (mistral/workflow/states.py): what each operator command
+# does from each state an execution can be seen in; None: refused, nothing changes.
+TRANSITIONS = {
+    ("RUNNING", "pause"): "PAUSED",
+    ("RUNNING", "resume"): None,
+    ("RUNNING", "cancel"): "CANCELLED",
+    ("RUNNING", "fail"): "ERROR",
+    ("RUNNING", "succeed"): "SUCCESS",
+    ("PAUSED", "pause"): None,
+    ("PAUSED", "resume"): "RUNNING",
+    ("PAUSED", "cancel"): "CANCELLED",
+    ("PAUSED", "fail"): "ERROR",
+    ("PAUSED", "succeed"): None,
+    **{
+        (final, action): None
+        for final in ("SUCCESS", "ERROR", "CANCELLED")
+        for action in ("pause", "resume", "cancel", "fail", "succeed")
+    },
+}
+
+
+@pytest.mark.parametrize(("state", "action"), sorted(TRANSITIONS))
+def test_control_commands_follow_mistrals_transitions(state: str, action: str) -> None:
+    d = _in_state(state)
+    before = d.doc["version"], len(d.doc["history"])
+    expected = TRANSITIONS[(state, action)]
+    assert d.control(action, message="operator") is (expected is not None)
+    assert d.doc["state"] == (expected or state)
+    if expected is None:
+        assert (d.doc["version"], len(d.doc["history"])) == before
+
+
+def test_a_task_ending_while_paused_publishes_then_the_next_task_sees_it_on_resume() -> None:
+    d = Driver(
+        """
+flow:
+  vars: {v: start}
+  tasks:
+    a:
+      action: std.echo output=from-a
+      publish: {v: <% task().result %>, seen_by_a: <% $.v %>}
+      on-success:
+        - b: <% $.v = 'from-a' %>
+    b:
+      action: std.echo output=<% $.v %>
+      publish: {b_saw: <% $.v %>, g: <% global(g) %>}
+    side:
+      action: std.noop
+      on-success:
+        publish:
+          branch: {side_v: from-side}
+          global: {g: side}
+"""
+    )
+    d.start("flow")
+    d.control("pause")
+    d.succeed("a", "from-a")
+    d.succeed("side")
+    # Mistral publishes at completion, paused or not; only what comes next waits.
+    assert d.task("a")["published"] == {"v": "from-a", "seen_by_a": "start"}
+    assert d.doc["context"]["g"] == "side"
+    assert "b" not in d.states()
+    d.control("resume")
+    assert d.pending("b")[0].input == {"output": "from-a"}
+    d.succeed("b", "from-a")
+    assert d.task("b")["published"] == {"b_saw": "from-a", "g": "side"}
+    assert d.doc["state"] == "SUCCESS"
+    assert d.doc["output"] == {
+        "v": "from-a",
+        "seen_by_a": "start",
+        "b_saw": "from-a",
+        "g": "side",
+        "side_v": "from-side",
+    }
