@@ -30,8 +30,9 @@ class KafkaSource(BaseModel):
     ``subject``, ``id``, ``data`` are computed by the mapping (defaults: source
     ``kafka/<topic>``, the whole message as data, an id derived from the message's
     topic, partition and offset, so a re-consumed message is recognised downstream).
-    ``format`` ``cloudevents``: a CloudEvents structured-mode JSON message, taken as is
-    (its ``project`` is the source's).
+    ``format`` ``cloudevents``: CloudEvents by the Kafka protocol binding, in structured
+    mode (the JSON envelope as the value) or binary mode (``ce_*`` headers, the value
+    as data), decided per message; the event's ``project`` is the source's.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

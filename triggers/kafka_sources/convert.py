@@ -7,10 +7,9 @@ from typing import Any
 
 from engine.expressions import ExpressionError, evaluate
 from schemas import CloudEvent
-from schemas.base import UndecodableMessage
 from schemas.bus import InboundRecord
-from schemas.events import decode_event
 from schemas.ids import derive_id
+from triggers.kafka_sources.binding import cloudevent
 from triggers.kafka_sources.config import KafkaSource
 from triggers.kafka_sources.errors import UnmappableMessage
 
@@ -19,18 +18,15 @@ def to_event(source: KafkaSource, record: InboundRecord) -> CloudEvent:
     """The event for ``record``.
 
     Raises:
-        UnmappableMessage: the message is too large, not JSON, not a CloudEvent (for
-            ``cloudevents``), or a mapping expression failed or gave a wrong value.
+        UnmappableMessage: the message is too large, not JSON, not a CloudEvent in
+            structured or binary mode (for ``cloudevents``), or a mapping expression
+            failed or gave a wrong value.
     """
     raw = record.value or b""
     if len(raw) > source.max_message_bytes:
         raise UnmappableMessage(f"message of {len(raw)} bytes exceeds {source.max_message_bytes}")
     if source.format == "cloudevents":
-        try:
-            event = decode_event(raw)
-        except UndecodableMessage as exc:
-            raise UnmappableMessage(f"not a CloudEvent: {exc}") from None
-        return event.model_copy(update={"project": source.project})
+        return cloudevent(source, record)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 
 from schemas.definitions.hooks import Hook
@@ -16,6 +17,8 @@ from triggers.webhooks.delivery import lower_keys
 from triggers.webhooks.errors import Unauthorized
 
 TOKEN_PARAM = "token"
+#: Unix seconds fit in 11 digits until the year 5138; longer is not a timestamp.
+_MAX_TIMESTAMP_DIGITS = 12
 
 
 def authenticate(
@@ -27,7 +30,10 @@ def authenticate(
     or as the password of ``Authorization: Basic …`` (the user name is ignored), which
     is what Alertmanager's and Grafana's ``basic_auth`` settings send.
     ``auth: hmac`` wants the hex HMAC-SHA256 of the raw body, keyed with the secret,
-    in ``hook.signature_header`` after ``hook.signature_prefix``.
+    in ``hook.signature_header`` after ``hook.signature_prefix``. With
+    ``hook.timestamp_header`` the signed message is ``<timestamp>:<body>`` (as Grafana
+    signs it), and a timestamp more than ``hook.timestamp_tolerance`` seconds from now
+    is refused.
     """
     secret = hook.secret.get_secret_value().encode()
     lowered = lower_keys(headers)
@@ -94,12 +100,44 @@ def _check_signature(hook: Hook, headers: Mapping[str, str], body: bytes, secret
     prefix = hook.signature_prefix
     if value[: len(prefix)].lower() != prefix.lower():
         raise Unauthorized(f"the signature in {name} must start with '{prefix}'", name)
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    signed, what = body, "the raw body"
+    stamp = hook.timestamp_header
+    timestamp = None
+    if stamp is not None:
+        timestamp = _timestamp(stamp, headers)
+        signed = timestamp.encode() + b":" + body
+        what = f"'<{stamp}>:' followed by the raw body"
+    expected = hmac.new(secret, signed, hashlib.sha256).hexdigest().encode()
     if not hmac.compare_digest(_bytes(value[len(prefix) :].lower()), expected):
         raise Unauthorized(
             f"the signature in {name} does not match the body: expected '{prefix}' followed "
-            "by the hex HMAC-SHA256 of the raw body, keyed with the hook's secret",
+            f"by the hex HMAC-SHA256 of {what}, keyed with the hook's secret",
             name,
+        )
+    # Only a correctly signed delivery learns how far its clock is from ours.
+    if stamp is not None and timestamp is not None:
+        _check_fresh(stamp, int(timestamp), hook.timestamp_tolerance)
+
+
+def _timestamp(header: str, headers: Mapping[str, str]) -> str:
+    """The timestamp as sent (it is signed as written), once known to be Unix seconds."""
+    raw = headers.get(header.lower())
+    if raw is None:
+        raise Unauthorized(f"missing timestamp header {header}", header)
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_TIMESTAMP_DIGITS):
+        raise Unauthorized(f"the timestamp in {header} must be Unix time in whole seconds", header)
+    return raw
+
+
+def _check_fresh(header: str, timestamp: int, tolerance: int) -> None:
+    skew = int(time.time()) - timestamp
+    if abs(skew) > tolerance:
+        when = f"{skew} s old" if skew > 0 else f"{-skew} s in the future"
+        raise Unauthorized(
+            f"the timestamp in {header} is {when}; at most {tolerance} s either way is "
+            "accepted, so that a captured request cannot be replayed",
+            header,
         )
 
 

@@ -2,66 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import suppress
-from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from schemas import CloudEvent
 from schemas.bus import Outbound, Topics
 from schemas.events import decode_event
-from squall.kafka import KafkaPublisher, ensure_topics, make_consumer, run_batches
+from squall.kafka import KafkaPublisher
 from squall.settings import Settings
+from tests.triggers.kafka_sources.kafka_sources_support import (
+    read,
+    running_bridge,
+)
 from triggers.kafka_sources import (
     DeadLetterNotFound,
-    KafkaBridge,
     KafkaSource,
     list_dead_letters,
     redrive,
 )
-
-
-@pytest.fixture
-async def publisher(settings: Settings) -> AsyncIterator[KafkaPublisher]:
-    await ensure_topics(settings.kafka_bootstrap or "", Topics(settings.topic_prefix), 1)
-    started = KafkaPublisher(settings.kafka_bootstrap or "")
-    await started.start()
-    yield started
-    await started.stop()
-
-
-async def read(bootstrap: str, topic: str, count: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        async with asyncio.timeout(20):
-            while len(values) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                values += [r.value or b"" for part in batch.values() for r in part]
-    finally:
-        await consumer.stop()
-    return values
-
-
-async def run_bridge(settings: Settings, source: KafkaSource, publisher: KafkaPublisher) -> Any:
-    topics = Topics(settings.topic_prefix)
-    consumer = make_consumer(
-        settings.kafka_bootstrap or "",
-        f"{settings.topic_prefix}{source.consumer_group()}",
-        [source.topic],
-        fetch_wait_ms=5,
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-    )
-    await consumer.start()
-    task = asyncio.create_task(
-        run_batches(consumer, KafkaBridge(source, publisher, topics).handle, max_records=100)
-    )
-    return consumer, task
 
 
 async def test_messages_become_events_and_bad_ones_dead_letters(
@@ -85,8 +44,7 @@ async def test_messages_become_events_and_bad_ones_dead_letters(
             Outbound(external, "k3", json.dumps({"order": 8}).encode()),
         ]
     )
-    consumer, task = await run_bridge(settings, source, publisher)
-    try:
+    async with running_bridge(settings, source, publisher):
         (raw,) = await read(bootstrap, topics.events, 1)
         event = decode_event(raw)
         assert (event.type, event.source, event.subject, event.project) == (
@@ -99,11 +57,6 @@ async def test_messages_become_events_and_bad_ones_dead_letters(
         letters = await read(bootstrap, topics.dead_letters, 2)
         reasons = sorted(json.loads(v)["error"] for v in letters)
         assert reasons[0].startswith("not JSON") and "type" in reasons[1]
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
-        await consumer.stop()
 
     listed = await list_dead_letters(bootstrap, topics)
     assert {x["key"] for x in listed} == {"k2", "k3"}

@@ -6,6 +6,9 @@ attributes. The project is always the hook's. Squall's own extensions ``project`
 sends them; a producer may set ``dedupekey``, otherwise it is derived from ``source``
 and ``id`` (which the spec makes unique per event). No delivery key is derived: a
 receiver that re-keys a delivery replaces event ids, and CloudEvents producers own theirs.
+
+Kafka sources read binary mode with the same attribute mapping (``header_attributes``
+and ``build_event``), with the Kafka binding's ``ce_`` prefix and UTF-8 header values.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from schemas.events import CloudEvent
@@ -40,6 +43,8 @@ _QUOTED_PAIR = re.compile(r"\\(.)")
 
 #: Names an attribute as the sender wrote it: ``ce-id`` (binary) or ``[2].id`` (batch).
 FieldName = Callable[[str], str]
+#: A header's value as a transport hands it over (text for HTTP, bytes for Kafka).
+Value = TypeVar("Value")
 
 
 def convert(delivery: Delivery) -> list[CloudEvent]:
@@ -96,24 +101,11 @@ def _structured(delivery: Delivery, value: object, where: str) -> CloudEvent:
         attributes.setdefault("datacontenttype", OCTETS)
     elif "data" in event:
         attributes["data"] = event["data"]
-    return _event(delivery, attributes, field, f"{where}." if where else "")
+    return build_event(attributes, field, f"{where}." if where else "", delivery.hook.project)
 
 
 def _binary(delivery: Delivery) -> CloudEvent:
-    def field(name: str) -> str:
-        return HEADER_PREFIX + name
-
-    attributes: dict[str, Any] = {}
-    for header, raw in delivery.headers.items():
-        if not header.startswith(HEADER_PREFIX):
-            continue
-        name = header[len(HEADER_PREFIX) :]
-        _check_name(name, header)
-        if name == "datacontenttype":
-            raise InvalidPayload(
-                f"{header}: binary mode carries the data's media type as Content-Type", header
-            )
-        attributes[name] = _header_value(raw, header)
+    attributes: dict[str, Any] = header_attributes(delivery.headers, HEADER_PREFIX, _header_value)
     if delivery.body:
         attributes["datacontenttype"] = delivery.content_type
         if is_json(delivery.media_type):
@@ -122,19 +114,60 @@ def _binary(delivery: Delivery) -> CloudEvent:
             attributes["data"] = text_value(delivery)
         else:
             attributes["data_base64"] = base64.b64encode(delivery.body).decode("ascii")
-    return _event(delivery, attributes, field, HEADER_PREFIX)
+    return build_event(attributes, prefixed(HEADER_PREFIX), HEADER_PREFIX, delivery.hook.project)
 
 
-def _event(
-    delivery: Delivery, attributes: dict[str, Any], field: FieldName, where: str
+def header_attributes(
+    headers: Mapping[str, Value], prefix: str, decode: Callable[[Value, str], str]
+) -> dict[str, str]:
+    """The context attributes a binary-mode message carries as ``<prefix><name>`` headers.
+
+    ``headers`` has lower-case names; other headers are ignored. ``decode`` turns a
+    value into the attribute's text (each protocol binding encodes it its own way),
+    given the header's name for its error. The data's media type travels as the
+    message's content type, never as a prefixed header.
+
+    Raises:
+        InvalidPayload: naming the header whose name or value is not acceptable.
+    """
+    attributes: dict[str, str] = {}
+    for header, raw in headers.items():
+        if not header.startswith(prefix):
+            continue
+        name = header[len(prefix) :]
+        _check_name(name, header)
+        if name == "datacontenttype":
+            raise InvalidPayload(
+                f"{header}: binary mode carries the data's media type as the content type", header
+            )
+        attributes[name] = decode(raw, header)
+    return attributes
+
+
+def prefixed(prefix: str) -> FieldName:
+    """Names attributes as binary mode's headers: ``id`` → ``<prefix>id``."""
+    return lambda name: prefix + name
+
+
+def build_event(
+    attributes: dict[str, Any], field: FieldName, where: str, project: str
 ) -> CloudEvent:
+    """The event of a producer's attributes, in ``project``.
+
+    Checks the required attributes (naming each by ``field``), drops the extensions
+    only Squall sets, and derives ``dedupekey`` from ``source`` and ``id`` unless the
+    producer set one.
+
+    Raises:
+        InvalidPayload: an attribute is missing or not what the envelope accepts.
+    """
     _check_required(attributes, field)
     for name in SQUALL_ONLY:
         attributes.pop(name, None)
     dedupekey = attributes.pop("dedupekey", None)
     if not isinstance(dedupekey, str) or not dedupekey:
         dedupekey = stable_key("cloudevent", attributes["source"], attributes["id"])
-    return new_event(where, **attributes, project=delivery.hook.project, dedupekey=dedupekey)
+    return new_event(where, **attributes, project=project, dedupekey=dedupekey)
 
 
 def _check_required(attributes: dict[str, Any], field: FieldName) -> None:
