@@ -38,7 +38,12 @@ ReplayState = Literal["running", "done", "failed"]
 
 
 class ReplayProgress(BaseModel):
-    """A replay as ``GET /v1/replays/{id}`` shows it."""
+    """A replay as ``GET /v1/replays/{id}`` shows it.
+
+    ``owner`` is the API process running it (host, pid and a per-start tag), which
+    renews its lease until ``lease_until``; ``progressed_at`` is when the last page was
+    recorded; ``resumes`` counts takeovers after an owner stopped renewing its lease.
+    """
 
     id: str
     project: str
@@ -50,5 +55,9 @@ class ReplayProgress(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
+    owner: str | None = None
+    lease_until: datetime | None = None
+    progressed_at: datetime | None = None
+    resumes: int = 0
     #: Dry run only: per event, the rules that would fire (the first ``RESULTS_SHOWN``).
     results: list[dict[str, Any]] = Field(default_factory=list)

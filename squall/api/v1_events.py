@@ -1,10 +1,14 @@
 """``/v1`` routes about events: rule evaluations, replays and dead letters.
 
-Register with ``install(app)`` (it adds the routes and the per-app replayer).
+Register with ``install(app)``: it adds the routes and the per-app replayer, which
+sweeps for replays abandoned by dead API processes while the app runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from engine.evaluations import EvaluationStore, record_view
 from engine.replay import Replayer
 from schemas.replays import ReplayRequest
-from squall.api.context import project, services
+from squall.api.context import SERVICES, project, services
 from squall.api.errors import ApiError, invalid_body
 from triggers.kafka_sources import DeadLetterNotFound, list_dead_letters, redrive
 
@@ -34,9 +38,9 @@ class _Replayers:
     def __init__(self) -> None:
         self.replayer: Replayer | None = None
 
-    async def get(self, request: web.Request) -> Replayer:
+    async def get(self, app: web.Application) -> Replayer:
         if self.replayer is None:
-            svc = services(request)
+            svc = app[SERVICES]
             replayer = Replayer(svc.db, svc.publisher, svc.topics, lambda: svc.definitions.rules)
             await replayer.ensure_indexes()
             self.replayer = replayer
@@ -47,9 +51,23 @@ REPLAYERS = web.AppKey("replayers", _Replayers)
 
 
 def install(app: web.Application) -> None:
-    """Add this module's routes to ``app``."""
+    """Add this module's routes to ``app``, and the sweep for abandoned replays."""
     app[REPLAYERS] = _Replayers()
     app.add_routes(routes)
+    app.cleanup_ctx.append(_sweeping)
+
+
+async def _sweeping(app: web.Application) -> AsyncIterator[None]:
+    """While the app runs, resume replays whose owner stopped renewing its lease; at
+    shutdown, leave this process's own replays for another process to resume.
+    """
+    replayer = await app[REPLAYERS].get(app)
+    sweeps = asyncio.create_task(replayer.run_sweeps())
+    yield
+    sweeps.cancel()
+    with suppress(asyncio.CancelledError):
+        await sweeps
+    await replayer.stop()
 
 
 def _limit(request: web.Request, default: int = 100) -> int:
@@ -102,7 +120,7 @@ async def start_replay(request: web.Request) -> web.Response:
         body = ReplayRequest.model_validate_json(await request.read())
     except ValidationError as exc:
         raise invalid_body(exc) from None
-    replayer = await request.app[REPLAYERS].get(request)
+    replayer = await request.app[REPLAYERS].get(request.app)
     replay_id = await replayer.start(body, project(request))
     return web.json_response({"id": replay_id, "state": "running"}, status=202)
 
@@ -110,7 +128,7 @@ async def start_replay(request: web.Request) -> web.Response:
 @routes.get("/v1/replays/{id}")
 async def get_replay(request: web.Request) -> web.Response:
     """A replay's progress and, for a dry run, its per-event results."""
-    replayer = await request.app[REPLAYERS].get(request)
+    replayer = await request.app[REPLAYERS].get(request.app)
     progress = await replayer.get(project(request), request.match_info["id"])
     if progress is None:
         raise ApiError(404, "not_found", f"no replay with id '{request.match_info['id']}'")

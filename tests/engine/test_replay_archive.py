@@ -1,7 +1,10 @@
-"""Replays of archived events through the current rules, dry runs, and retention."""
+"""Replays of archived events through the current rules, dry runs, takeover of a dead
+process's replay, and retention."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +16,13 @@ from schemas import CloudEvent
 from schemas.base import utcnow
 from schemas.bus import Outbound, Topics
 from schemas.events import decode_event
+from schemas.ids import derive_id
 from schemas.replays import ReplayRequest
+from squall.kafka import KafkaPublisher
+from squall.settings import Settings
 from tests.engine.policies.policies_support import alert, alert_rule, ruleset
+from tests.harness import wait_for
+from tests.triggers.timers.timers_support import kafka, read_topic
 
 Db = AsyncDatabase[dict[str, Any]]
 TOPICS = Topics("rp.")
@@ -107,3 +115,131 @@ async def test_retention_deletes_only_expired_documents(db: Db) -> None:
     removed = await purge(db, now)
     assert removed["events"] == 1
     assert [d["_id"] async for d in db["events"].find({})] == [kept.id]
+
+
+class Dying:
+    """A publisher whose process stops at its ``at``-th page until ``release`` is set:
+    before sending that page or, with ``sent``, once Kafka acknowledged it.
+    """
+
+    def __init__(self, publisher: KafkaPublisher, at: int, *, sent: bool = False) -> None:
+        self._publisher, self._at, self._sent = publisher, at, sent
+        self._calls = 0
+        self.stopped, self.release = asyncio.Event(), asyncio.Event()
+
+    async def publish(self, messages: list[Outbound]) -> None:
+        self._calls += 1
+        if self._calls == self._at:
+            if self._sent:
+                await self._publisher.publish(messages)
+            self.stopped.set()
+            await self.release.wait()
+            if self._sent:
+                return
+        await self._publisher.publish(messages)
+
+
+async def replayed_ids(settings: Settings) -> Counter[str]:
+    """How many times each event id is on the events topic."""
+    records = await read_topic(settings.kafka_bootstrap or "", Topics(settings.topic_prefix).events)
+    return Counter(decode_event(r.value).id for r in records)
+
+
+async def takeover(
+    db: Db, settings: Settings, publisher: KafkaPublisher, *, sent: bool
+) -> tuple[Any, list[CloudEvent], Counter[str]]:
+    """Seven events replayed two per page by ``api-a``, which dies at its second page;
+    ``api-b``'s sweep resumes the replay once the lease lapsed.
+    """
+    events = [alert(f"web-{i}") for i in range(7)]
+    await archived(db, events)
+    topics = Topics(settings.topic_prefix)
+    dying = Dying(publisher, at=2, sent=sent)
+    first = Replayer(db, dying, topics, lambda: RULES, page=2, owner="api-a", lease_s=0.6)
+    replay_id = await first.start(window(), "default")
+    await dying.stopped.wait()
+    await first.stop()
+    stuck = await first.get("default", replay_id)
+    assert stuck is not None and (stuck.state, stuck.owner, stuck.scanned) == (
+        "running",
+        "api-a",
+        2,
+    )
+
+    second = Replayer(db, publisher, topics, lambda: RULES, page=2, owner="api-b", lease_s=0.6)
+    await second.ensure_indexes()
+    assert await wait_for(second.sweep) == [replay_id]
+    await second.wait()
+    progress = await second.get("default", replay_id)
+    return progress, events, await replayed_ids(settings)
+
+
+async def test_a_replay_whose_process_died_is_resumed_and_sends_each_event_once(
+    db: Db, settings: Settings
+) -> None:
+    async with kafka(settings) as (publisher, _):
+        progress, events, sent = await takeover(db, settings, publisher, sent=False)
+    assert (progress.state, progress.scanned, progress.published) == ("done", 7, 7)
+    assert (progress.owner, progress.resumes) == ("api-b", 1)
+    assert progress.progressed_at is not None and progress.progressed_at >= progress.created_at
+    assert sent == Counter({derive_id(e.id, progress.id): 1 for e in events})
+
+
+async def test_a_page_sent_just_before_dying_is_sent_again_under_the_same_ids(
+    db: Db, settings: Settings
+) -> None:
+    async with kafka(settings) as (publisher, _):
+        progress, events, sent = await takeover(db, settings, publisher, sent=True)
+    assert (progress.state, progress.published) == ("done", 7)
+    assert set(sent) == {derive_id(e.id, progress.id) for e in events}
+    assert sorted(sent.values()) == [1] * 5 + [2] * 2
+
+
+async def test_a_live_owner_keeps_its_replay_by_renewing_the_lease(
+    db: Db, settings: Settings
+) -> None:
+    await archived(db, [alert("web-1"), alert("web-2")])
+    async with kafka(settings) as (publisher, topics):
+        slow = Dying(publisher, at=1)
+        owner = Replayer(db, slow, topics, lambda: RULES, owner="api-a", lease_s=1.0)
+        replay_id = await owner.start(window(), "default")
+        await slow.stopped.wait()
+        await asyncio.sleep(2.5)
+        other = Replayer(db, publisher, topics, lambda: RULES, owner="api-b", lease_s=1.0)
+        assert await other.sweep() == []
+        slow.release.set()
+        await owner.wait()
+        progress = await owner.get("default", replay_id)
+    assert progress is not None
+    assert (progress.state, progress.owner, progress.published, progress.resumes) == (
+        "done",
+        "api-a",
+        2,
+        0,
+    )
+
+
+async def test_an_owner_that_lost_its_lease_stops_at_its_next_page(
+    db: Db, settings: Settings
+) -> None:
+    events = [alert(f"web-{i}") for i in range(5)]
+    await archived(db, events)
+    async with kafka(settings) as (publisher, topics):
+        paused = Dying(publisher, at=2)
+        first = Replayer(db, paused, topics, lambda: RULES, page=2, owner="api-a")
+        replay_id = await first.start(window(), "default")
+        await paused.stopped.wait()
+        # As if api-a had been paused for longer than its lease.
+        await db["replays"].update_one({"_id": replay_id}, {"$set": {"lease_until": utcnow()}})
+        second = Replayer(db, publisher, topics, lambda: RULES, page=2, owner="api-b")
+        assert await second.sweep() == [replay_id]
+        await second.wait()
+        paused.release.set()
+        await first.wait()
+        progress = await first.get("default", replay_id)
+        sent = await replayed_ids(settings)
+    assert progress is not None
+    assert (progress.state, progress.owner, progress.published) == ("done", "api-b", 5)
+    assert set(sent) == {derive_id(e.id, replay_id) for e in events}
+    # api-a sent the page it was stuck on (a harmless repeat), then stopped.
+    assert sorted(sent.values()) == [1, 1, 1, 2, 2]

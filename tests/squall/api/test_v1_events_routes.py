@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -11,12 +13,16 @@ import pytest
 from aiohttp import web
 
 from engine.policies import PolicyGate
+from engine.replay import Replayer
 from engine.store import EngineStore
 from schemas.base import utcnow
+from schemas.bus import Topics
+from schemas.replays import ReplayRequest
 from squall.api import v1_events
 from squall.api.access import access_middleware
 from squall.api.context import SERVICES
 from squall.api.errors import error_middleware
+from squall.kafka import KafkaPublisher
 from squall.services import Services
 from squall.settings import Settings
 from tests.engine.policies.policies_support import alert, alert_rule, ruleset
@@ -28,8 +34,9 @@ RULES = ruleset(
 )
 
 
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, Services]]:
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, Services]]:
+    """An app with these routes on the test's port, and a session to call it."""
     services = await Services.connect(settings)
     app = web.Application(middlewares=[error_middleware, access_middleware(None, 1 << 20)])
     app[SERVICES] = services
@@ -39,10 +46,18 @@ async def client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSessio
     site = web.TCPSite(runner, "127.0.0.1", settings.http_port)
     await site.start()
     base = f"http://127.0.0.1:{settings.http_port}"
-    async with aiohttp.ClientSession(base) as session:
-        yield session, services
-    await runner.cleanup()
-    await services.close()
+    try:
+        async with aiohttp.ClientSession(base) as session:
+            yield session, services
+    finally:
+        await runner.cleanup()
+        await services.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, Services]]:
+    async with serving(settings) as started:
+        yield started
 
 
 async def get(session: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
@@ -98,6 +113,11 @@ async def test_a_dry_run_replay_reports_progress_and_results(client: Any) -> Non
 
     body = await wait_for(done)
     assert (body["scanned"], body["published"]) == (1, 0)
+    assert body["owner"] and body["resumes"] == 0
+    created, progressed, finished = (
+        datetime.fromisoformat(body[k]) for k in ("created_at", "progressed_at", "finished_at")
+    )
+    assert created <= progressed <= finished
     assert body["results"][0]["rules"] == []
     status, _ = await get(session, f"/v1/replays/{replay_id}?project=other")
     assert status == 404
@@ -112,3 +132,39 @@ async def test_dead_letters_list_and_a_redrive_of_an_unknown_letter(client: Any)
     async with session.post("/v1/deadletters/redrive", json={"ids": ["0:12345"]}) as response:
         assert response.status == 404
         assert "no message at that offset" in (await response.json())["message"]
+
+
+async def test_an_api_process_resumes_a_replay_a_dead_process_left_running(
+    settings: Settings, db: Any
+) -> None:
+    now = utcnow()
+    await EngineStore(db).archive(
+        [alert("db-1"), alert("db-2")],
+        {},
+        received_at=now - timedelta(minutes=5),
+        expires_at=now + timedelta(days=1),
+    )
+    request = ReplayRequest(start=now - timedelta(hours=1), end=now, dry_run=True)
+    # A dry run never publishes, so the dead process's publisher is never started.
+    dead = Replayer(
+        db,
+        KafkaPublisher(settings.kafka_bootstrap or ""),
+        Topics(settings.topic_prefix),
+        lambda: ruleset(),
+        owner="dead-host:1:abc",
+        lease_s=0.1,
+    )
+    replay_id = await dead.start(request, "default")
+    await dead.stop()
+    left = await dead.get("default", replay_id)
+    assert left is not None and (left.state, left.scanned) == ("running", 0)
+    await asyncio.sleep(0.2)
+    async with serving(settings) as (session, _):
+
+        async def done() -> Any:
+            status, body = await get(session, f"/v1/replays/{replay_id}")
+            return body if status == 200 and body["state"] == "done" else None
+
+        body = await wait_for(done)
+    assert body["owner"] != "dead-host:1:abc" and body["resumes"] == 1
+    assert (body["scanned"], len(body["results"])) == (2, 2)
