@@ -39,8 +39,9 @@ class EvaluationRecord:
     """What one rule decided for one event.
 
     ``outcome`` is one of: ``fired``, ``queued`` (waits for the running execution of
-    its concurrency key), ``condition_false``, ``condition_error``, ``input_error``,
-    ``key_error`` (a policy key expression failed), ``dedupe``, ``rate_limit``,
+    its concurrency key), ``correlating`` (a correlation rule still waits for more of
+    its patterns), ``condition_false``, ``condition_error``, ``input_error``,
+    ``key_error`` (a policy or correlation key expression failed), ``dedupe``, ``rate_limit``,
     ``cooldown``, ``concurrency_skip``, ``concurrency_cancel`` (cancelled the running
     execution, started nothing) or ``cancel_on``.
     """
@@ -60,6 +61,10 @@ class EvaluationRecord:
     #: ``cancel`` for the record of a ``cancel-on`` match, so it never shadows the
     #: record of the same rule's own pattern on the same event.
     suffix: str = field(default="")
+    #: A completed correlation: pattern name → id of the event that counted for it.
+    correlated: dict[str, str] | None = None
+    #: The StartExecution a completed correlation sent (as JSON), for redeliveries.
+    command: Doc | None = None
 
     @property
     def id(self) -> str:
@@ -67,7 +72,12 @@ class EvaluationRecord:
         return evaluation_id(self.project, self.event_id, self.rule) + self.suffix
 
     def to_doc(self) -> Doc:
-        """The stored form."""
+        """The stored form (the correlation fields only where set)."""
+        extra: Doc = {}
+        if self.correlated is not None:
+            extra["correlated"] = self.correlated
+        if self.command is not None:
+            extra["command"] = self.command
         return {
             "project": self.project,
             "rule": self.rule,
@@ -81,6 +91,7 @@ class EvaluationRecord:
             "cancelled": list(self.cancelled),
             "at": self.at,
             "expires_at": self.expires_at,
+            **extra,
         }
 
 
@@ -88,7 +99,7 @@ def record_view(doc: Doc) -> Doc:
     """A stored record as the API shows it (JSON-ready)."""
     return {
         "id": doc["_id"],
-        **{k: v for k, v in doc.items() if k not in ("_id", "at", "expires_at")},
+        **{k: v for k, v in doc.items() if k not in ("_id", "at", "expires_at", "command")},
         "at": doc["at"].isoformat(),
     }
 

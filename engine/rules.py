@@ -5,13 +5,18 @@ outcome (fired, or why not); ``RuleSet.fire`` keeps only the firings. A rule wit
 ``action:`` instead of ``workflow:`` starts a synthesized one-task workflow named
 ``squall.rule.<rule>`` (see ``RuleSet.workflow``). ``RuleSet.cancellations`` reports
 the rules whose ``cancel-on`` pattern an event matched.
+
+A rule that correlates several named patterns (``correlate``) cannot decide on one
+event alone: ``evaluate`` reports it as ``correlating`` with the names the event
+matched, and the policy gate, which holds the window state, calls ``RuleSet.complete``
+once the names seen within the window satisfy ``when``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from engine.expressions import ExpressionError, evaluate
@@ -27,7 +32,11 @@ ACTION_WORKFLOW_PREFIX = "squall.rule."
 #: The extension attribute a replay uses to restrict which rules its events reach.
 REPLAY_RULES_ATTRIBUTE = "replayrules"
 
-Outcome = Literal["fired", "condition_false", "condition_error", "input_error"]
+Outcome = Literal[
+    "fired", "condition_false", "condition_error", "input_error", "correlating", "key_error"
+]
+#: The outcome of a correlating rule's match until the gate completes it.
+CORRELATING: Outcome = "correlating"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class Evaluation:
     context: dict[str, Any] = field(repr=False)
     firing: Firing | None = None
     reason: str | None = None
+    #: For a correlating rule: the names of its patterns that this event matched.
+    matched: tuple[str, ...] = ()
+    #: For a completed correlation: pattern name → id of the event it counted.
+    correlated: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +115,22 @@ class RuleSet:
         self._matcher = RuleMatcher()
         self._cancel_matcher = RuleMatcher()
         self._workflows: dict[tuple[str, str], Workflow] = {}
+        #: Matcher key of each correlated pattern → (rule key, pattern name).
+        self._parts: dict[str, tuple[str, str]] = {}
         self._has_concurrency = False
+        self._count = 0
         for (project, name), rule in rules.items():
             if not rule.enabled:
                 continue
+            self._count += 1
             key = rule_key(project, name)
-            self._matcher.add(key, rule.pattern)
+            if rule.correlate is None:
+                self._matcher.add(key, rule.pattern or {})
+            for part, pattern in rule.correlate.patterns.items() if rule.correlate else ():
+                # Pattern names are single words and rule names single lines, so this
+                # key is never a rule's own.
+                self._parts[f"{key}\n{part}"] = (key, part)
+                self._matcher.add(f"{key}\n{part}", pattern)
             self._has_concurrency |= rule.policy.concurrency is not None
             if rule.policy.cancel_on is not None:
                 self._cancel_matcher.add(key, rule.policy.cancel_on)
@@ -116,12 +139,17 @@ class RuleSet:
                 self._workflows[(project, workflow.name)] = workflow
 
     def __len__(self) -> int:
-        return len(self._matcher)
+        return self._count
 
     @property
     def has_concurrency(self) -> bool:
         """Whether any rule limits its running executions per key."""
         return self._has_concurrency
+
+    @property
+    def has_correlation(self) -> bool:
+        """Whether any rule correlates several patterns."""
+        return bool(self._parts)
 
     @property
     def has_cancel_on(self) -> bool:
@@ -142,7 +170,10 @@ class RuleSet:
         return self._workflows.get((project, name))
 
     def fire(self, event: CloudEvent) -> list[Firing]:
-        """The executions ``event`` starts: one per matching rule whose condition holds."""
+        """The executions ``event`` starts: one per matching rule whose condition holds.
+
+        Correlating rules are left out: only the gate, with their windows, decides them.
+        """
         return [e.firing for e in self.evaluate(event) if e.firing is not None]
 
     def evaluate(self, event: CloudEvent) -> list[Evaluation]:
@@ -150,12 +181,46 @@ class RuleSet:
         data = event.matchable()
         allowed = _replay_rules(event)
         evaluations = []
+        parts: dict[str, list[str]] = {}
         for key in self._matcher.match(data):
+            part = self._parts.get(key) if self._parts else None
+            if part is not None:
+                key = part[0]
             project, name = key.split("/", 1)
             if project != event.project or (allowed is not None and name not in allowed):
                 continue
-            evaluations.append(self._evaluate(project, name, self._rules[key], event, data))
+            if part is None:
+                context = {**data, "event": data}
+                evaluations.append(self._evaluate(project, name, self._rules[key], event, context))
+            else:
+                parts.setdefault(key, []).append(part[1])
+        for key, names in parts.items():
+            project, name = key.split("/", 1)
+            context = {**data, "event": data}
+            evaluations.append(
+                Evaluation(
+                    project,
+                    name,
+                    self._rules[key],
+                    event,
+                    CORRELATING,
+                    context,
+                    reason=f"matched {quoted(sorted(names))}; the window state decides",
+                    matched=tuple(sorted(names)),
+                )
+            )
         return evaluations
+
+    def complete(self, pending: Evaluation, events: dict[str, Any]) -> Evaluation:
+        """A correlating evaluation whose ``when`` holds, decided like a plain match.
+
+        ``events`` maps each pattern name seen within the window to the matchable data
+        of its latest event; the condition and the input see it as ``events``.
+        """
+        context = {**pending.context, "events": events}
+        done = self._evaluate(pending.project, pending.rule, pending.spec, pending.event, context)
+        ids = {name: str(data.get("id")) for name, data in events.items()}
+        return replace(done, matched=pending.matched, correlated=ids)
 
     def cancellations(self, event: CloudEvent) -> list[CancelMatch]:
         """The rules of the event's project whose ``cancel-on`` pattern it matched."""
@@ -172,10 +237,8 @@ class RuleSet:
         return found
 
     def _evaluate(
-        self, project: str, name: str, rule: Rule, event: CloudEvent, data: dict[str, Any]
+        self, project: str, name: str, rule: Rule, event: CloudEvent, context: dict[str, Any]
     ) -> Evaluation:
-        context = {**data, "event": data}
-
         def outcome(kind: Outcome, reason: str | None = None) -> Evaluation:
             return Evaluation(project, name, rule, event, kind, context, reason=reason)
 
@@ -207,6 +270,11 @@ class RuleSet:
         return Evaluation(
             project, name, rule, event, "fired", context, firing=Firing(name, command)
         )
+
+
+def quoted(names: Sequence[str]) -> str:
+    """Names in quotes joined with "and", for reasons: ``'a' and 'b'``."""
+    return " and ".join(f"'{n}'" for n in names)
 
 
 def _replay_rules(event: CloudEvent) -> set[str] | None:

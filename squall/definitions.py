@@ -59,11 +59,14 @@ def check_references(definitions: DefinitionsFile, filename: str) -> list[Issue]
     """Problems the models alone cannot see: rule patterns and expression syntax."""
     issues = []
     for name, rule in definitions.rules.items():
-        try:
-            validate_pattern(rule.pattern)
-        except PatternError as exc:
-            issues.append(Issue(filename, 1, 1, f"rules.{name}.pattern.{exc.path}", exc.reason))
-        for problem in validate_expressions([rule.condition, rule.input]):
+        for where, pattern in rule.event_patterns().items():
+            try:
+                validate_pattern(pattern)
+            except PatternError as exc:
+                path = f"rules.{name}.{where}.{exc.path}"
+                issues.append(Issue(filename, 1, 1, path, exc.reason))
+        key = rule.correlate.key if rule.correlate else None
+        for problem in validate_expressions([rule.condition, rule.input, key]):
             issues.append(Issue(filename, 1, 1, f"rules.{name}", problem))
     for name, workflow in definitions.workflows.items():
         for problem in validate_expressions(workflow.model_dump(mode="json", by_alias=True)):

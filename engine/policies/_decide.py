@@ -39,7 +39,12 @@ class Keys:
         return [i for i in (self.dedupe, self.cooldown, self.rate, self.concurrency) if i]
 
 
-def _key_value(expression: str | None, context: dict[str, Any]) -> str:
+def key_value(expression: str | None, context: dict[str, Any]) -> str:
+    """The key an expression gives on ``context`` (``*`` without one), as text.
+
+    Raises:
+        ExpressionError: the expression failed on this context.
+    """
     if expression is None:
         return "*"
     value = evaluate(expression, context)
@@ -63,7 +68,7 @@ def policy_keys(
 
     def sid(kind: str, expression: str | None, scoped: bool = True) -> str:
         return state_id(
-            project, name, kind, _key_value(expression, context), scope if scoped else ""
+            project, name, kind, key_value(expression, context), scope if scoped else ""
         )
 
     return Keys(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,10 +19,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from engine.evaluations import EvaluationRecord, EvaluationStore, evaluation_id
 from engine.expressions import ExpressionError
 from engine.lifecycle import SOURCE as ENGINE_SOURCE
+from engine.policies._correlate import Correlator, window_id
 from engine.policies._decide import Decider, Decision, Keys, cancel_command, policy_keys
 from engine.policies._state import Doc, StateStore
-from engine.rules import CancelMatch, Evaluation, RuleSet
-from schemas import CloudEvent, Command
+from engine.rules import CORRELATING, CancelMatch, Evaluation, RuleSet
+from schemas import CloudEvent, Command, StartExecution
 from schemas.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ ENDED = frozenset(
 )
 #: How long evaluation records are kept by default.
 RECORD_RETENTION = timedelta(days=7)
+
+#: One event of a batch, the rules it matched, and the ``cancel-on`` patterns it matched.
+Evaluated = tuple[CloudEvent, list[Evaluation], list[CancelMatch]]
 
 
 @dataclass
@@ -80,31 +84,25 @@ class PolicyGate:
         evaluated = [(e, rules.evaluate(e), rules.cancellations(e)) for e in events]
         if not any(evs or cms for _, evs, cms in evaluated) and not rules.has_concurrency:
             return Admission()
-        # Only decisions that depend on policy state must be replayed from their record
-        # on redelivery; the others are recomputed identically (and their records are
-        # inserted once), which saves a read per event on the hot path.
+        # Only decisions that depend on state (policies, correlation windows) must be
+        # replayed from their record on redelivery; the others are recomputed
+        # identically (and their records are inserted once), which saves a read per
+        # event on the hot path.
         prior = await self.records.load(
-            [_eval_id(ev) for _, evs, _ in evaluated for ev in evs if _has_policy(ev)]
+            [_eval_id(ev) for _, evs, _ in evaluated for ev in evs if _stateful(ev)]
             + [_eval_id(cm) + "#cancel" for _, _, cms in evaluated for cm in cms]
         )
-        keys: dict[int, Keys | ExpressionError] = {}
-        for _, evs, cms in evaluated:
-            items: list[Evaluation | CancelMatch] = [*evs, *cms]
-            for item in items:
-                if _eval_id(item) + ("#cancel" if isinstance(item, CancelMatch) else "") in prior:
-                    continue
-                if isinstance(item, Evaluation) and (item.firing is None or not _has_policy(item)):
-                    continue
-                try:
-                    keys[id(item)] = policy_keys(
-                        item.project, item.rule, item.spec, item.context, item.event.replayid
-                    )
-                except ExpressionError as exc:
-                    keys[id(item)] = exc
+        windows = _windows(evaluated, prior) if rules.has_correlation else {}
+        keys = _policy_keys(evaluated, prior)
         ended = [x for e in events if (x := ended_execution(e))] if rules.has_concurrency else []
         links = await self.states.running_states(ended)
         wanted = [i for k in keys.values() if isinstance(k, Keys) for i in k.ids()]
+        wanted += [w for w in windows.values() if isinstance(w, str)]
+        if windows:
+            wanted += _likely_keys(evaluated, windows)
         decider = Decider(await self.states.load([*wanted, *links.values()]), now)
+        if windows:
+            evaluated = await self._correlate(rules, evaluated, windows, keys, decider)
         admission = Admission()
         for event, evs, cms in evaluated:
             ended_id = ended_execution(event)
@@ -117,6 +115,44 @@ class PolicyGate:
         await self.states.save(decider.states.values(), decider.runs)
         await self.records.write([r for r in admission.records if r.id not in prior])
         return admission
+
+    async def _correlate(
+        self,
+        rules: RuleSet,
+        evaluated: list[Evaluated],
+        windows: dict[int, str | ExpressionError],
+        keys: dict[int, Keys | ExpressionError],
+        decider: Decider,
+    ) -> list[Evaluated]:
+        """Advance the correlation windows in event order; completed correlations are
+        then decided like any match (their policy keys may use ``events``)."""
+        correlator = Correlator(rules, decider.states, decider.now)
+        resolved: list[Evaluated] = []
+        for event, evs, cms in evaluated:
+            done: list[Evaluation] = []
+            for ev in evs:
+                window = windows.get(id(ev))
+                if window is None:
+                    done.append(ev)
+                    continue
+                if isinstance(window, ExpressionError):
+                    ev = replace(ev, outcome="key_error", reason=f"correlation key: {window}")
+                else:
+                    ev = correlator.advance(ev, window, _eval_id(ev))
+                if ev.firing is not None and _has_policy(ev):
+                    keys[id(ev)] = _keys(ev)
+                done.append(ev)
+            resolved.append((event, done, cms))
+        unloaded = [
+            i
+            for k in keys.values()
+            if isinstance(k, Keys)
+            for i in k.ids()
+            if i not in decider.states
+        ]
+        if unloaded:
+            decider.states.update(await self.states.load(unloaded))
+        return resolved
 
     def _admit_one(
         self,
@@ -182,11 +218,80 @@ class PolicyGate:
             event_source=item.event.source,
             replayid=item.event.replayid,
             suffix=suffix,
+            correlated=item.correlated if isinstance(item, Evaluation) else None,
+            command=_correlated_start(item, decision),
         )
 
 
 def _eval_id(item: Evaluation | CancelMatch) -> str:
     return evaluation_id(item.project, item.event.id, item.rule)
+
+
+def _stateful(ev: Evaluation) -> bool:
+    """Whether the decision on ``ev`` depends on stored state."""
+    return ev.outcome == CORRELATING or _has_policy(ev)
+
+
+def _windows(evaluated: list[Evaluated], prior: dict[str, Doc]) -> dict[int, str | ExpressionError]:
+    """The window state id (or the key's failure) of each correlating evaluation that
+    has no earlier decision."""
+    found: dict[int, str | ExpressionError] = {}
+    for _, evs, _ in evaluated:
+        for ev in evs:
+            if ev.outcome != CORRELATING or _eval_id(ev) in prior:
+                continue
+            try:
+                found[id(ev)] = window_id(ev)
+            except ExpressionError as exc:
+                found[id(ev)] = exc
+    return found
+
+
+def _likely_keys(
+    evaluated: list[Evaluated], windows: dict[int, str | ExpressionError]
+) -> list[str]:
+    """The policy state ids of correlating rules as their matching event alone gives them,
+    loaded with the rest: usually the keys of the completed correlation are the same."""
+    likely: list[str] = []
+    for _, evs, _ in evaluated:
+        for ev in evs:
+            # A key that reads ``events`` is only known once the window completes.
+            if id(ev) in windows and _has_policy(ev) and isinstance(keys := _keys(ev), Keys):
+                likely += keys.ids()
+    return likely
+
+
+def _keys(item: Evaluation | CancelMatch) -> Keys | ExpressionError:
+    """The state ids of an item's policies, or why its key expressions failed."""
+    try:
+        return policy_keys(item.project, item.rule, item.spec, item.context, item.event.replayid)
+    except ExpressionError as exc:
+        return exc
+
+
+def _policy_keys(
+    evaluated: list[Evaluated], prior: dict[str, Doc]
+) -> dict[int, Keys | ExpressionError]:
+    """The policy keys of every firing with policies and every ``cancel-on`` match that
+    has no earlier decision, by the item's ``id()``."""
+    keys: dict[int, Keys | ExpressionError] = {}
+    for _, evs, cms in evaluated:
+        for ev in evs:
+            if ev.firing is not None and _has_policy(ev) and _eval_id(ev) not in prior:
+                keys[id(ev)] = _keys(ev)
+        for cm in cms:
+            if _eval_id(cm) + "#cancel" not in prior:
+                keys[id(cm)] = _keys(cm)
+    return keys
+
+
+def _correlated_start(item: Evaluation | CancelMatch, decision: Decision) -> Doc | None:
+    """The start a completed correlation sent, kept in its record: its input came from
+    window state that the completion cleared, so a redelivery cannot rebuild it."""
+    if not isinstance(item, Evaluation) or item.correlated is None or decision.outcome != "fired":
+        return None
+    starts = [c for c in decision.commands if isinstance(c, StartExecution)]
+    return starts[0].model_dump(mode="json") if starts else None
 
 
 def _has_policy(ev: Evaluation) -> bool:
@@ -202,4 +307,6 @@ def _replayed(doc: Doc, ev: Evaluation | None, rule: str | None = None) -> Decis
     ]
     if doc["outcome"] == "fired" and ev is not None and ev.firing is not None:
         commands.append(ev.firing.command)
+    elif doc["outcome"] == "fired" and doc.get("command"):
+        commands.append(StartExecution.model_validate(doc["command"]))
     return Decision(doc["outcome"], doc["reason"], doc["execution_id"], commands, doc["cancelled"])

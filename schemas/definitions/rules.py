@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.definitions.calls import parse_action_call
+from schemas.definitions.correlation import Correlation
 from schemas.definitions.values import Name, NonEmptyDict, Spec
 
 
@@ -65,17 +66,23 @@ class RulePolicy(Spec):
 
 
 class Rule(Spec):
-    """``rules.<name>``: the event ``pattern`` (EventBridge syntax, checked by the matcher),
-    an optional ``condition`` expression, and exactly one target, ``workflow`` or ``action``.
+    """``rules.<name>``: what it waits for, either one event ``pattern`` (EventBridge
+    syntax, checked by the matcher) or several correlated ones (``correlate``); an
+    optional ``condition`` expression; and exactly one target, ``workflow`` or ``action``.
 
     An ``action`` may carry inline parameters (``action: std.echo output=hi``); they are
     merged into ``input``.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["pattern"]}, {"required": ["correlate"]}]}
+    )
+
     name: Name
     description: str | None = None
     enabled: bool = True
-    pattern: NonEmptyDict
+    pattern: NonEmptyDict | None = None
+    correlate: Correlation | None = None
     condition: Name | None = None
     workflow: Name | None = None
     action: Name | None = None
@@ -88,13 +95,8 @@ class Rule(Spec):
     def _one_target(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        targets = [k for k in ("workflow", "action") if data.get(k) is not None]
-        if len(targets) != 1:
-            raise PydanticCustomError(
-                "target",
-                "expected exactly one of 'workflow' or 'action', got {got}",
-                {"got": ", ".join(targets) or "none"},
-            )
+        targets = _exactly_one(data, "workflow", "action")
+        _exactly_one(data, "pattern", "correlate")
         if targets == ["action"] and isinstance(data["action"], str):
             try:
                 name, params = parse_action_call(data["action"])
@@ -105,3 +107,26 @@ class Rule(Spec):
                 data = {**data, "input": {**given, **params}}
             data = {**data, "action": name}
         return data
+
+    def event_patterns(self) -> dict[str, dict[str, Any]]:
+        """Every event pattern of the rule by its path below the rule (``pattern``, or
+        ``correlate.patterns.<name>``)."""
+        if self.correlate is None:
+            return {"pattern": self.pattern or {}}
+        return {f"correlate.patterns.{n}": p for n, p in self.correlate.patterns.items()}
+
+
+def _exactly_one(data: dict[str, Any], first: str, second: str) -> list[str]:
+    """The one of two exclusive keywords that ``data`` sets (as a list).
+
+    Raises:
+        PydanticCustomError: neither or both are set.
+    """
+    given = [k for k in (first, second) if data.get(k) is not None]
+    if len(given) != 1:
+        raise PydanticCustomError(
+            "exactly_one",
+            "expected exactly one of '{first}' or '{second}', got {got}",
+            {"first": first, "second": second, "got": ", ".join(given) or "none"},
+        )
+    return given

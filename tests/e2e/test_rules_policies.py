@@ -62,3 +62,46 @@ async def test_skip_and_action_rules_through_the_whole_pipeline(settings: Settin
         echo = await api.finished(records["echo"]["execution_id"])
         assert echo["state"] == "SUCCESS"
         assert echo["output"] == {"result": "db-1"}
+
+
+CORRELATED = f"""
+version: '2.0'
+name: correlation
+hooks:
+  lost: {{adapter: generic, secret: {TOKEN}, type: ping.lost}}
+  cpu: {{adapter: generic, secret: {TOKEN}, type: cpu.high}}
+rules:
+  host_down:
+    correlate:
+      patterns:
+        unreachable: {{type: [ping.lost]}}
+        cpu: {{type: [cpu.high]}}
+      window: 300
+      key: "<% $.data.host %>"
+    action: std.echo
+    input:
+      output:
+        host: "<% $.events.unreachable.data.host %>"
+        load: "<% $.events.cpu.data.load %>"
+"""
+
+
+async def test_two_correlated_webhook_events_start_one_execution(settings: Settings) -> None:
+    async with running(settings, {"api", "engine", "executor"}) as api:
+        await api.apply(CORRELATED)
+        status, body = await api.request(
+            "POST", f"/hooks/lost?token={TOKEN}", json={"host": "web-1"}
+        )
+        assert status == 202, body
+        (waiting,) = await evaluations(api, str(body["event_ids"][0]), 1)
+        assert waiting["outcome"] == "correlating" and "waiting for 'cpu'" in waiting["reason"]
+        status, body = await api.request(
+            "POST", f"/hooks/cpu?token={TOKEN}", json={"host": "web-1", "load": 97}
+        )
+        assert status == 202, body
+        (fired,) = await evaluations(api, str(body["event_ids"][0]), 1)
+        assert fired["outcome"] == "fired"
+        assert set(fired["correlated"]) == {"unreachable", "cpu"}
+        execution = await api.finished(fired["execution_id"])
+        assert execution["state"] == "SUCCESS"
+        assert execution["output"] == {"result": {"host": "web-1", "load": 97}}
