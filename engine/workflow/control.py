@@ -32,12 +32,17 @@ _ALLOWED = {
 }
 
 
+def allows(action: str, state: ExecutionState) -> bool:
+    """Whether the control command ``action`` may change an execution in ``state``."""
+    return state in _ALLOWED.get(action, set())
+
+
 class ControlMixin(RunBase):
     """Commands from operators (or from a parent execution)."""
 
     def control(self, command: ControlExecution) -> bool:
         """Apply a control command; False when the execution's state does not allow it."""
-        if self.state not in _ALLOWED[command.action]:
+        if not allows(command.action, self.state):
             return False
         if command.action == "pause":
             self._set_state(ExecutionState.PAUSED, command.message)

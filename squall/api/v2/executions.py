@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from actions.catalogue import mask_secrets
+from engine.workflow import allows
 from schemas.states import ExecutionState
 from squall.api import control
 from squall.api.context import project, services
@@ -226,11 +227,23 @@ async def update_execution(request: web.Request) -> web.Response:
         raise ApiError(
             400, "invalid_input", f"state must be one of {', '.join(STATE_ACTIONS)}", "state"
         )
-    if ExecutionState(doc["state"]).is_final:
+    current = ExecutionState(doc["state"])
+    if current.is_final:
         raise ApiError(
             400,
             "invalid_state",
             f"Execution {doc['_id']} is already in a final state {doc['state']}",
+            "state",
+        )
+    if state == doc["state"] and state in ("PAUSED", "RUNNING"):
+        # Mistral answers a pause of a paused (or a resume of a running) execution as done.
+        return answer(execution_view(doc))
+    if not allows(STATE_ACTIONS[state], current):
+        raise ApiError(
+            400,
+            "invalid_state",
+            f"Can't change workflow execution state from {current.value} to {state}. "
+            f"[execution_id={doc['_id']}]",
             "state",
         )
     await control.control(svc, doc["_id"], STATE_ACTIONS[state], body.get("state_info"), env)

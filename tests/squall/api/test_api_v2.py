@@ -268,3 +268,25 @@ async def test_report_and_sub_executions_show_the_tree(api: Api) -> None:
     )
     assert status == 400
     assert "max_depth" in error["faultstring"]
+
+
+async def test_a_state_change_mistral_refuses_is_a_400_and_a_repeated_pause_a_no_op(
+    api: Api,
+) -> None:
+    napper = "version: '2.0'\nnapper:\n  tasks:\n    nap:\n      action: std.sleep seconds=30\n"
+    status, _ = await api.request("POST", "/v2/workflows", data=napper, headers=TEXT)
+    assert status == 201
+    status, created = await api.request("POST", "/v2/executions", json={"workflow_name": "napper"})
+    assert status == 201, created
+    url = f"/v2/executions/{created['id']}"
+    status, paused = await api.request("PUT", url, json={"state": "PAUSED"})
+    assert (status, paused["state"]) == (200, "PAUSED")
+    status, again = await api.request("PUT", url, json={"state": "PAUSED"})
+    assert (status, again["state"]) == (200, "PAUSED")
+    status, refused = await api.request("PUT", url, json={"state": "SUCCESS"})
+    assert status == 400
+    assert refused["faultstring"].startswith(
+        "Can't change workflow execution state from PAUSED to SUCCESS."
+    )
+    _, shown = await api.request("GET", url)
+    assert shown["state"] == "PAUSED"
