@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -45,11 +46,12 @@ class Topics:
 
 @dataclass(frozen=True)
 class Outbound:
-    """One message to publish."""
+    """One message to publish, with Kafka headers when it carries some."""
 
     topic: str
     key: str
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class Publisher(Protocol):
@@ -74,6 +76,21 @@ class InboundRecord(Protocol):
     def value(self) -> bytes | None: ...
 
 
+@runtime_checkable
+class WithHeaders(Protocol):
+    """A consumed record's headers (aiokafka's records have them)."""
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]]: ...
+
+
+def record_headers(record: InboundRecord) -> list[tuple[str, bytes]]:
+    """The record's headers in order, repeats kept (none for a record without any)."""
+    if not isinstance(record, WithHeaders):
+        return []
+    return [(name, raw or b"") for name, raw in record.headers]
+
+
 class DeadLetter(Message):
     """An undecodable message, kept with the reason and its original bytes."""
 
@@ -82,6 +99,8 @@ class DeadLetter(Message):
     offset: int
     key: str | None = None
     value_b64: str
+    #: The record's Kafka headers as (name, base64 value), so a re-drive sends them too.
+    headers: list[tuple[str, str]] = Field(default_factory=list)
     error: str
     consumer: str
     at: datetime = Field(default_factory=utcnow)
@@ -95,8 +114,18 @@ class DeadLetter(Message):
             offset=record.offset,
             key=record.key.decode(errors="replace") if record.key is not None else None,
             value_b64=base64.b64encode(record.value or b"").decode(),
+            headers=[(n, base64.b64encode(v).decode()) for n, v in record_headers(record)],
             error=error,
             consumer=consumer,
         )
         key = f"{record.topic}:{record.partition}:{record.offset}"
         return Outbound(topics.dead_letters, key, letter.model_dump_json().encode())
+
+    def original(self) -> Outbound:
+        """The message as it was first published: topic, key, bytes and headers."""
+        return Outbound(
+            self.topic,
+            self.key or "",
+            base64.b64decode(self.value_b64),
+            tuple((name, base64.b64decode(value)) for name, value in self.headers),
+        )

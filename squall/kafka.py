@@ -63,7 +63,10 @@ class KafkaPublisher:
         if not messages:
             return
         futures = [
-            await self._producer.send(m.topic, m.value, key=m.key.encode()) for m in messages
+            await self._producer.send(
+                m.topic, m.value, key=m.key.encode(), headers=list(m.headers) or None
+            )
+            for m in messages
         ]
         await asyncio.gather(*futures)
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any
 
 from schemas import CloudEvent
 from schemas.base import UndecodableMessage
-from schemas.bus import InboundRecord
+from schemas.bus import InboundRecord, record_headers
 from schemas.events import decode_event
 from triggers.kafka_sources.config import KafkaSource
 from triggers.kafka_sources.errors import UnmappableMessage
@@ -40,14 +40,6 @@ from triggers.webhooks.errors import InvalidPayload
 PREFIX = "ce_"
 CONTENT_TYPE = "content-type"
 _CLOUDEVENTS_MEDIA = "application/cloudevents"
-
-
-@runtime_checkable
-class WithHeaders(Protocol):
-    """A consumed record's headers (aiokafka's records have them)."""
-
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes | None]]: ...
 
 
 def cloudevent(source: KafkaSource, record: InboundRecord) -> CloudEvent:
@@ -125,9 +117,7 @@ def _data(value: bytes, content_type: str | None) -> dict[str, Any]:
 
 def _headers(record: InboundRecord) -> dict[str, bytes]:
     """The record's headers by lower-case name; a repeated header's last value counts."""
-    if not isinstance(record, WithHeaders):
-        return {}
-    return {name.lower(): raw or b"" for name, raw in record.headers}
+    return {name.lower(): raw for name, raw in record_headers(record)}
 
 
 def _content_type(headers: Mapping[str, bytes]) -> str | None:

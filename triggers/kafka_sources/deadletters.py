@@ -6,13 +6,12 @@ so both listing and re-drive read the topic directly (no copy in MongoDB).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.bus import DeadLetter, Outbound, Publisher, Topics
+from schemas.bus import DeadLetter, Publisher, Topics
 from triggers.kafka_sources.errors import DeadLetterNotFound
 
 _READ_TIMEOUT_MS = 2000
@@ -113,12 +112,7 @@ async def redrive(
     anything if any id names no letter.
     """
     letters = await read_letters(bootstrap, topics, ids)
-    await publisher.publish(
-        [
-            Outbound(letter.topic, letter.key or "", base64.b64decode(letter.value_b64))
-            for letter in letters.values()
-        ]
-    )
+    await publisher.publish([letter.original() for letter in letters.values()])
     return [
         {"id": ident, "topic": letter.topic, "key": letter.key} for ident, letter in letters.items()
     ]

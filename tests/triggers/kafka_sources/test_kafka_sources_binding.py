@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,7 +23,13 @@ from tests.triggers.kafka_sources.kafka_sources_support import (
     read,
     running_bridge,
 )
-from triggers.kafka_sources import KafkaSource, UnmappableMessage, to_event
+from triggers.kafka_sources import (
+    KafkaSource,
+    UnmappableMessage,
+    list_dead_letters,
+    redrive,
+    to_event,
+)
 
 SOURCE = KafkaSource(name="ce", topic="orders", format="cloudevents", project="shop")
 Headers = list[tuple[str, bytes]]
@@ -188,3 +195,21 @@ async def test_binary_and_structured_messages_on_a_real_topic(
     assert {e.project for e in events.values()} == {"p3"}
     assert letter["key"] == "k-bad"
     assert letter["error"] == "ce_type: required attribute is missing"
+
+    # A re-drive sends the letter's headers again: binary mode survives the round trip.
+    (listed,) = await list_dead_letters(bootstrap, topics)
+    await redrive(bootstrap, topics, publisher, [listed["id"]])
+    consumer = AIOKafkaConsumer(external, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        records = [r async for r in _first(consumer, 4)]
+    finally:
+        await consumer.stop()
+    first, again = (r for r in records if r.key == b"k-bad")
+    assert again.value == first.value and list(again.headers) == list(first.headers)
+
+
+async def _first(consumer: AIOKafkaConsumer, count: int) -> AsyncIterator[ConsumerRecord]:
+    async with asyncio.timeout(20):
+        for _ in range(count):
+            yield await consumer.getone()
