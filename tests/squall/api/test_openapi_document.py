@@ -63,7 +63,8 @@ async def test_request_and_response_models_come_from_pydantic(api: Api) -> None:
     body = create_rule["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/Rule"}
     rule = doc["components"]["schemas"]["Rule"]
-    assert "pattern" in rule["required"] and "rate-limit" in str(doc["components"]["schemas"])
+    assert {"pattern", "correlate"} <= set(rule["properties"]) and "name" in rule["required"]
+    assert "rate-limit" in str(doc["components"]["schemas"])
     hook_view = doc["components"]["schemas"]["HookView"]
     assert "secret" not in hook_view["properties"]
     assert set(create_rule["responses"]) >= {"201", "400", "401", "403", "409"}
