@@ -25,13 +25,18 @@ from typing import Any, Protocol
 from engine.delays import DelayPoller, DelayStore
 from engine.lifecycle import SOURCE, execution_event, task_failed_event
 from engine.policies import PolicyGate
-from engine.queries import RESULT_REF
 from engine.rules import RuleSet
 from engine.store import Doc, EngineStore
 from engine.workflow import Delay, WorkflowRun
 from engine.workflow.adhoc import referenced
-from engine.workflow.lookups import Lookups, NeedsLoading, mentions_lookups
-from schemas import ActionResult, CloudEvent, Command, StartExecution
+from engine.workflow.lookups import (
+    RESULT_REF,
+    RESULTS_APART,
+    Lookups,
+    NeedsLoading,
+    mentions_lookups,
+)
+from schemas import ActionResult, CloudEvent, Command, StartExecution, TaskState
 from schemas.base import UndecodableMessage, utcnow
 from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
 from schemas.commands import decode_command
@@ -46,7 +51,8 @@ _COLLECT_ROUNDS = 3
 #: Workflow versions whose digest a process remembers before starting afresh.
 _DIGEST_CACHE = 4096
 #: Times one execution's commands are applied again after loading what ``tasks()`` or
-#: ``executions()`` asked for; a last pass then fails the expressions still missing data.
+#: ``executions()`` asked for (task results stored apart do not count: each is loaded
+#: once); a last pass then fails the expressions still missing data.
 _LOOKUP_ROUNDS = 8
 #: Results whose message is larger than this many bytes are stored apart by default.
 LARGE_RESULT_BYTES = 256 * 1024
@@ -185,7 +191,7 @@ class EngineProcessor:
             if not run.effects.dirty:
                 continue
             dirty_tasks = self._dirty_tasks(run)
-            apart.update(_set_apart(dirty_tasks, large or set()))
+            apart.update(_set_apart(run, dirty_tasks, large or set(), self._large_result_bytes))
             messages = self._messages(run)
             run.doc["outbox"] = [_to_outbox(m) for m in messages]
             run.effects.dirty.add("outbox")
@@ -253,16 +259,19 @@ class EngineProcessor:
         """Apply ``batch`` to one execution: its document (as applied to), its run, and
         whether a command was a repeat.
 
-        When an expression asks for stored executions not loaded yet, they are loaded
-        and the batch is applied again to the execution as stored.
+        When an expression asks for stored data not loaded yet, it is loaded and the
+        batch is applied again to the execution as stored.
         """
         try:
-            for _ in range(_LOOKUP_ROUNDS):
+            rounds = 0
+            while rounds < _LOOKUP_ROUNDS:
                 try:
                     return (doc, *await self._apply_once(doc, batch, now, lookups))
                 except NeedsLoading as missing:
-                    await self._store.load_lookup(lookups, missing.key)
+                    await self._store.load_lookups(lookups, missing.keys)
                     doc = (await self._store.load_executions([execution_id])).get(execution_id)
+                    if not missing.only_results:
+                        rounds += 1
             lookups.final = True
             return (doc, *await self._apply_once(doc, batch, now, lookups))
         finally:
@@ -353,8 +362,9 @@ class EngineProcessor:
         return spec
 
     def _lend(self, run: WorkflowRun, lookups: Lookups) -> None:
-        """Give ``run`` the batch's lookups if its workflow calls tasks() or executions()."""
-        if run.doc["spec_hash"] in self._lookup_specs:
+        """Give ``run`` the batch's lookups if its workflow calls tasks() or executions()
+        or a result of its tasks is stored apart."""
+        if run.doc["spec_hash"] in self._lookup_specs or run.doc.get(RESULTS_APART):
             run.lookups = lookups
 
     async def _run_for(self, doc: Doc, now: Any, lookups: Lookups) -> WorkflowRun | None:
@@ -426,15 +436,38 @@ class EngineProcessor:
         return update
 
 
-def _set_apart(tasks: list[Doc], large: set[str]) -> dict[str, Any]:
-    """Move the large results of ``tasks`` out of the document, leaving a reference."""
+def _set_apart(run: WorkflowRun, tasks: list[Doc], large: set[str], limit: int) -> dict[str, Any]:
+    """Move the large results of ``tasks`` out of the document, leaving a reference (and
+    a mark on the document, so that later batches read them back).
+
+    A with-items result larger than ``limit`` bytes is only dropped: its items are
+    stored apart already.
+    """
     apart: dict[str, Any] = {}
+    items_apart = False
     for task in tasks:
         aeid = task.get("action_execution_id")
-        if aeid in large and task["result"] is not None and "items" not in task:
+        if "items" in task:
+            if _large_items(task, limit):
+                task.update(result=None, result_ref="items")
+                items_apart = True
+        elif aeid in large and task["result"] is not None:
             apart[aeid] = task["result"]
             task["result"] = {RESULT_REF: aeid}
+    if apart or items_apart:
+        run.doc[RESULTS_APART] = True
+        run.effects.dirty.add(RESULTS_APART)
     return apart
+
+
+def _large_items(task: Doc, limit: int) -> bool:
+    """Whether ``task`` ended holding a with-items result of more than ``limit`` bytes."""
+    result = task["result"]
+    return (
+        isinstance(result, list)
+        and TaskState(task["state"]).is_final
+        and len(json.dumps(result, default=str).encode()) > limit
+    )
 
 
 def _to_outbox(message: Outbound) -> Doc:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from engine.workflow.lookups import assemble_items, stored_apart
 from schemas import ExecutionDoc, TaskDoc
 
 _HIDDEN_TASK_FIELDS = ("in_context", "next", "error_handled", "action_execution_id")
-
-#: The key of the placeholder a task result stored apart leaves in the document.
-RESULT_REF = "__result_ref__"
 
 
 class ResultSource(Protocol):
@@ -58,12 +56,16 @@ async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str
     """``doc`` with every task result that is stored apart read back in (for the API)."""
 
     async def resolve(task: dict[str, Any]) -> None:
-        result = task.get("result")
-        if isinstance(result, dict) and set(result) == {RESULT_REF}:
-            task["result"] = await source.load_result(result[RESULT_REF])
-        elif task.get("result_ref") == "items" and task.get("items"):
-            stored = await source.load_item_results(task["id"], task["items"]["count"])
-            task["result"] = [stored.get(i, (None, None))[1] for i in range(len(stored))]
+        key = stored_apart(task)
+        if key is None:
+            return
+        if key[0] == "result":
+            task["result"] = await source.load_result(str(key[1]))
+        else:
+            count = int(key[2] or 0)
+            task["result"] = assemble_items(
+                await source.load_item_results(task["id"], count), count
+            )
 
     await asyncio.gather(*(resolve(t) for t in doc.get("tasks", {}).values()))
     return doc

@@ -15,7 +15,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from engine.workflow import item_result_id
-from engine.workflow.lookups import LookupKey, Lookups, query_of
+from engine.workflow.lookups import (
+    RESULT_KINDS,
+    LookupKey,
+    Lookups,
+    assemble_items,
+    query_of,
+)
 from schemas import CloudEvent
 
 Doc = dict[str, Any]
@@ -66,7 +72,33 @@ class EngineStore:
             return {}
         return {doc["_id"]: doc async for doc in self.executions.find({"_id": {"$in": wanted}})}
 
-    async def load_lookup(self, lookups: Lookups, key: LookupKey) -> None:
+    async def load_lookups(self, lookups: Lookups, keys: Sequence[LookupKey]) -> None:
+        """Load what ``keys`` ask for into ``lookups``: task results stored apart (those
+        by action execution id in one query) and executions."""
+        wanted = list(dict.fromkeys(keys))
+        results = [key for key in wanted if key[0] == "result"]
+        await asyncio.gather(
+            self._load_results(lookups, results),
+            *(self._load_items(lookups, key) for key in wanted if key[0] == "items"),
+            *(self._load_lookup(lookups, key) for key in wanted if key[0] not in RESULT_KINDS),
+        )
+
+    async def _load_results(self, lookups: Lookups, keys: list[LookupKey]) -> None:
+        if not keys:
+            return
+        found = {
+            doc["_id"]: doc["value"]
+            async for doc in self.results.find({"_id": {"$in": [key[1] for key in keys]}})
+        }
+        for key in keys:
+            lookups.put_result(key, found.get(key[1]))
+
+    async def _load_items(self, lookups: Lookups, key: LookupKey) -> None:
+        task_id, count = str(key[1]), int(key[2] or 0)
+        stored = await self.load_item_results(task_id, count)
+        lookups.put_result(key, assemble_items(stored, count))
+
+    async def _load_lookup(self, lookups: Lookups, key: LookupKey) -> None:
         """Load the executions ``key`` selects (oldest first) and the definitions they ran
         into ``lookups``, for ``tasks()`` and ``executions()``."""
         query, projection = query_of(key)

@@ -203,7 +203,9 @@ class RunBase:
         return view
 
     def _runtime(self, task: Doc | None = None) -> WorkflowRuntime:
-        return WorkflowRuntime(self.doc, self.spec, task, self.lookups, self._task_specs)
+        return WorkflowRuntime(
+            self.doc, self.spec, task, self.lookups, self._task_specs, self.item_results
+        )
 
 
 def _stored_actions(doc: Doc) -> dict[str, AdHocAction]:

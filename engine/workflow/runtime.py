@@ -3,7 +3,8 @@
 The current execution is read from memory. Other executions (``tasks()`` of another
 id, of the whole project, ``recursive`` into sub-workflows, ``executions()``) come from
 the batch's :class:`~engine.workflow.lookups.Lookups`, which the engine gives only to
-runs whose workflow mentions those functions.
+runs whose workflow mentions those functions. So do task results stored apart from
+their execution document, which every view of a task reads as their value.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.expressions import ExpressionError
-from engine.workflow.lookups import Doc, LookupKey, Lookups, parse_time
+from engine.workflow.lookups import (
+    Doc,
+    LookupKey,
+    Lookups,
+    assemble_items,
+    parse_time,
+    stored_apart,
+)
 from schemas.definitions import Workflow
 
 
@@ -26,15 +34,16 @@ def timestamp(value: Any) -> str | None:
     return text
 
 
-def task_view(task: Doc, execution_id: str, spec: Doc | None = None) -> Doc:
-    """A task execution as Mistral's ``task()`` and ``tasks()`` return it."""
+def task_view(task: Doc, execution_id: str, spec: Doc | None, result: Any) -> Doc:
+    """A task execution as Mistral's ``task()`` and ``tasks()`` return it, with
+    ``result`` its result (read back when it is stored apart)."""
     return {
         "id": task["id"],
         "name": task["name"],
         "spec": spec or {},
         "state": task["state"],
         "state_info": task["state_info"],
-        "result": task["result"],
+        "result": result,
         "published": task["published"],
         "type": task.get("type", "ACTION"),
         "workflow_execution_id": execution_id,
@@ -53,12 +62,14 @@ class WorkflowRuntime:
         current: Doc | None,
         lookups: Lookups | None = None,
         task_specs: dict[str, Doc] | None = None,
+        item_results: dict[str, dict[int, tuple[str, Any]]] | None = None,
     ) -> None:
         self._doc = doc
         self._spec = spec
         self._current = current
         self._lookups = lookups
         self._task_specs = task_specs if task_specs is not None else {}
+        self._item_results = item_results if item_results is not None else {}
 
     # -- this execution ----------------------------------------------------------------
 
@@ -71,7 +82,9 @@ class WorkflowRuntime:
         return known
 
     def _own_view(self, task: Doc) -> Doc:
-        return task_view(task, self._doc["_id"], self._own_task_spec(task["name"]))
+        key = stored_apart(task)
+        result = task["result"] if key is None else self._stored_results([key])[0]
+        return self._view_of(self._doc, task, result)
 
     def task(self, name: str | None = None) -> Doc | None:
         """The latest execution of task ``name``, or the current task when None."""
@@ -141,7 +154,9 @@ class WorkflowRuntime:
         if workflow_execution_id is None:
             every = self._with_current(self._load("tasks", ("project", project)), True)
             children = _children(every)
-            return [t for ex in every for t in self._tasks_of(ex, state, flat, children)]
+            return self._views(
+                [t for ex in every for t in self._tasks_of(ex, state, flat, children)]
+            )
         if workflow_execution_id == self._doc["_id"]:
             execution: Doc | None = self._doc
         else:
@@ -150,7 +165,7 @@ class WorkflowRuntime:
         if execution is None:
             return []
         if not (recursive or flat):
-            return self._tasks_of(execution, state, False, {})
+            return self._views(self._tasks_of(execution, state, False, {}))
         root = execution.get("root_execution_id") or execution["_id"]
         tree = self._with_current(
             self._load("tasks", ("tree", project, root)),
@@ -158,33 +173,66 @@ class WorkflowRuntime:
         )
         children = _children(tree)
         if not recursive:
-            return self._tasks_of(execution, state, flat, children)
-        found_tasks: list[Doc] = []
+            return self._views(self._tasks_of(execution, state, flat, children))
+        found_tasks: list[tuple[Doc, Doc]] = []
         pending = [execution]
         while pending:
             current = pending.pop(0)
             found_tasks += self._tasks_of(current, state, flat, children)
             pending += [c for t in current["tasks"].values() for c in children.get(t["id"], [])]
-        return found_tasks
+        return self._views(found_tasks)
 
     def _tasks_of(
         self, execution: Doc, state: str | None, flat: bool, children: dict[str, list[Doc]]
-    ) -> list[Doc]:
-        views = []
+    ) -> list[tuple[Doc, Doc]]:
+        """The (execution, task) pairs of ``execution`` that ``tasks()`` selects."""
+        selected = []
         for task in execution["tasks"].values():
             if state is not None and task["state"] != state:
                 continue
             nested = children.get(task["id"], []) if flat else []
             if any(c["state"] == task["state"] for c in nested):
                 continue
-            views.append(self._view_of(execution, task))
-        return views
+            selected.append((execution, task))
+        return selected
 
-    def _view_of(self, execution: Doc, task: Doc) -> Doc:
+    def _views(self, tasks: list[tuple[Doc, Doc]]) -> list[Doc]:
+        """The views of (execution, task) pairs, every result stored apart read back in
+        one round."""
+        keys = [stored_apart(task) for _, task in tasks]
+        if not any(keys):
+            return [self._view_of(execution, task, task["result"]) for execution, task in tasks]
+        values = iter(self._stored_results([k for k in keys if k is not None]))
+        return [
+            self._view_of(execution, task, task["result"] if key is None else next(values))
+            for (execution, task), key in zip(tasks, keys, strict=True)
+        ]
+
+    def _stored_results(self, keys: list[LookupKey]) -> list[Any]:
+        """The task results stored apart that ``keys`` name."""
+        known = {key: value for key in keys if (value := self._in_memory(key)) is not None}
+        wanted = [key for key in keys if key not in known]
+        if wanted:
+            if self._lookups is None:
+                raise ExpressionError("task()", "results stored apart are not available here")
+            known.update(zip(wanted, self._lookups.results(wanted), strict=True))
+        return [known[key] for key in keys]
+
+    def _in_memory(self, key: LookupKey) -> list[Any] | None:
+        """A with-items result this run assembled: what this batch added to it is not
+        stored yet."""
+        if key[0] != "items":
+            return None
+        known = self._item_results.get(str(key[1]))
+        count = int(key[2] or 0)
+        return assemble_items(known, count) if known is not None and len(known) >= count else None
+
+    def _view_of(self, execution: Doc, task: Doc, result: Any) -> Doc:
         if execution is self._doc:
-            return self._own_view(task)
-        spec = self._definition(execution).get("tasks", {}).get(task["name"])
-        return task_view(task, execution["_id"], spec)
+            spec = self._own_task_spec(task["name"])
+        else:
+            spec = self._definition(execution).get("tasks", {}).get(task["name"])
+        return task_view(task, execution["_id"], spec, result)
 
     def _definition(self, execution: Doc) -> Doc:
         assert self._lookups is not None

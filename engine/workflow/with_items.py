@@ -15,6 +15,7 @@ from typing import Any
 from engine.expressions import ExpressionError, evaluate
 from engine.workflow.base import Doc, RunBase
 from engine.workflow.errors import WorkflowError
+from engine.workflow.lookups import RESULTS_APART, assemble_items
 from engine.workflow.tasks import action_execution_id
 from schemas import TaskState
 from schemas.ids import derive_id
@@ -174,9 +175,11 @@ class WithItemsMixin(RunBase):
     def _items_finished(self, task: Doc) -> None:
         items = task["items"]
         known = self.item_results[task["id"]]
-        task["result"] = [known[i][1] if i in known else None for i in range(items["count"])]
+        task["result"] = assemble_items(known, items["count"])
         if items["count"] > INLINE_RESULTS_MAX:
             task["result_ref"] = "items"
+            self.doc[RESULTS_APART] = True
+            self.effects.dirty.add(RESULTS_APART)
         if "C" in items["status"]:
             self._after_action(task, TaskState.CANCELLED, "One or more actions was cancelled.")
         elif "E" in items["status"]:

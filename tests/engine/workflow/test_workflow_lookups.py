@@ -1,11 +1,22 @@
-"""tasks() and executions() over other executions: what a run asks the engine to load."""
+"""tasks() and executions() over other executions, and task results stored apart: what
+a run asks the engine to load."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.expressions import ExpressionError
-from engine.workflow.lookups import Lookups, NeedsLoading, mentions_lookups, query_of
+from engine.workflow.lookups import (
+    RESULT_REF,
+    Lookups,
+    NeedsLoading,
+    mentions_lookups,
+    query_of,
+    stored_apart,
+)
+from engine.workflow.runtime import WorkflowRuntime
 from tests.engine.workflow.wfdriver import Driver
 
 PEEK = """
@@ -67,3 +78,70 @@ def test_executions_filters_become_one_project_scoped_query() -> None:
     assert projection["tasks"] == 0
     tree, _ = query_of(("tree", "p1", "root-1"))
     assert tree == {"project": "p1", "$or": [{"_id": "root-1"}, {"root_execution_id": "root-1"}]}
+
+
+TRIO = """
+trio:
+  tasks:
+    a:
+      action: std.echo output=a
+      on-success: [b]
+    b:
+      with-items: i in <% [1, 2] %>
+      action: std.echo output=<% $.i %>
+      on-success: [c]
+    c:
+      action: std.echo output=c
+"""
+
+
+def stored_apart_trio() -> Driver:
+    """A finished ``trio`` whose results of ``a`` and ``b`` are kept out of its document,
+    as the engine leaves them."""
+    d = Driver(TRIO)
+    d.start("trio")
+    d.run_all()
+    d.task("a")["result"] = {RESULT_REF: "aeid-a"}
+    d.task("b").update(result=None, result_ref="items")
+    return d
+
+
+def test_tasks_asks_for_every_result_stored_apart_at_once_and_reads_the_values() -> None:
+    d = stored_apart_trio()
+    lookups = Lookups()
+    runtime = WorkflowRuntime(d.doc, d.workflows["trio"], None, lookups)
+    with pytest.raises(NeedsLoading) as missing:
+        runtime.tasks(d.root)
+    b = d.task("b")["id"]
+    assert set(missing.value.keys) == {("result", "aeid-a"), ("items", b, "2")}
+    lookups.put_result(("result", "aeid-a"), {"big": "a"})
+    lookups.put_result(("items", b, "2"), [1, 2])
+    assert [t["result"] for t in runtime.tasks(d.root)] == [{"big": "a"}, [1, 2], "c"]
+    assert runtime.task("a")["result"] == {"big": "a"}  # type: ignore[index]
+    # The document keeps the references.
+    assert d.task("a")["result"] == {RESULT_REF: "aeid-a"}
+    assert d.task("b")["result"] is None
+
+
+def test_items_the_run_holds_in_memory_are_read_without_loading() -> None:
+    d = stored_apart_trio()
+    b = d.task("b")["id"]
+    held = {b: {0: ("SUCCESS", "x"), 1: ("SUCCESS", "y")}}
+    runtime = WorkflowRuntime(d.doc, d.workflows["trio"], None, None, item_results=held)
+    assert runtime.task("b")["result"] == ["x", "y"]  # type: ignore[index]
+    with pytest.raises(ExpressionError, match="results stored apart are not available"):
+        runtime.task("a")
+
+
+@given(
+    result=st.recursive(
+        st.none() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_only_the_placeholder_reads_as_stored_apart(result: object) -> None:
+    task = {"id": "t", "state": "SUCCESS", "result": result}
+    assert stored_apart(task) is None
+    assert stored_apart({**task, "result": {RESULT_REF: "x"}}) == ("result", "x")
+    assert stored_apart({**task, "result": {RESULT_REF: "x", "other": result}}) is None
