@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from engine.workflow.lookups import assemble_items, stored_apart
@@ -54,6 +55,13 @@ def execution_view(doc: dict[str, Any]) -> ExecutionDoc:
 
 async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str, Any]:
     """``doc`` with every task result that is stored apart read back in (for the API)."""
+    await resolve_task_results(doc.get("tasks", {}).values(), source)
+    return doc
+
+
+async def resolve_task_results(tasks: Iterable[dict[str, Any]], source: ResultSource) -> None:
+    """Read back in the results of ``tasks`` (execution tasks or ``live_tasks`` entries)
+    that are stored apart."""
 
     async def resolve(task: dict[str, Any]) -> None:
         key = stored_apart(task)
@@ -63,12 +71,10 @@ async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str
             task["result"] = await source.load_result(str(key[1]))
         else:
             count = int(key[2] or 0)
-            task["result"] = assemble_items(
-                await source.load_item_results(task["id"], count), count
-            )
+            loaded = await source.load_item_results(str(key[1]), count)
+            task["result"] = assemble_items(loaded, count)
 
-    await asyncio.gather(*(resolve(t) for t in doc.get("tasks", {}).values()))
-    return doc
+    await asyncio.gather(*(resolve(t) for t in tasks))
 
 
 def live_tasks(

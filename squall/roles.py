@@ -92,6 +92,7 @@ async def _engine(services: Services, stack: AsyncExitStack) -> Coroutine[Any, A
         services.publisher,
         topics,
         retention=services.retention,
+        large_result_bytes=settings.large_result_bytes,
         after_write=_failpoint(settings.failpoint),
         run_delays=False,
     )

@@ -57,7 +57,8 @@ def stored_apart(task: Doc) -> LookupKey | None:
         and task.get("result_ref") == "items"
         and TaskState(task["state"]).is_final
     ):
-        return ("items", task["id"], str(items["count"]))
+        # Execution documents name a task ``id``; the task index (and its views) ``_id``.
+        return ("items", task.get("id") or task["_id"], str(items["count"]))
     return None
 
 

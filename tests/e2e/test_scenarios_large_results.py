@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine.workflow.lookups import RESULT_REF
@@ -69,7 +70,8 @@ workflows:
 
 
 async def run_with_small_threshold(settings: Settings, workflow: str, size: int) -> dict[str, Any]:
-    """Run ``workflow`` to its end with results over 1 KiB stored apart; its API view."""
+    """Run ``workflow`` to its end with results over 1 KiB stored apart; its API view,
+    with each task's result as Mistral's ``/v2/tasks/{id}`` shows it under ``v2``."""
     configured = settings.model_copy(update={"large_result_bytes": 1024})
     async with running(configured, {"api", "engine", "executor"}) as api:
         await api.apply(WORKBOOK)
@@ -78,6 +80,10 @@ async def run_with_small_threshold(settings: Settings, workflow: str, size: int)
         )
         assert status == 201, body
         execution: dict[str, Any] = await api.finished(body["id"])
+        execution["v2"] = {}
+        for task in execution["tasks"]:
+            _, shown = await api.request("GET", f"/v2/tasks/{task['id']}")
+            execution["v2"][task["name"]] = json.loads(shown["result"])
     assert execution["state"] == "SUCCESS", execution.get("state_info")
     return execution
 
@@ -108,7 +114,7 @@ async def test_a_result_stored_apart_reads_as_its_value_steps_later(
     (make,) = [t for t in doc["tasks"].values() if t["name"] == "make"]
     assert make["result"] == {RESULT_REF: stored["_id"]}
     shown = next(t for t in execution["tasks"] if t["name"] == "make")
-    assert shown["result"] == stored["value"]
+    assert shown["result"] == stored["value"] == execution["v2"]["make"]
 
 
 async def test_large_item_outputs_read_as_their_values_steps_later(
@@ -122,3 +128,4 @@ async def test_large_item_outputs_read_as_their_values_steps_later(
     assert each["result"] is None
     shown = next(t for t in execution["tasks"] if t["name"] == "each")
     assert [item["part"] for item in shown["result"]] == [0, 1, 2]
+    assert execution["v2"]["each"] == shown["result"]

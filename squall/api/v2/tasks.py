@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.queries import live_tasks
+from engine.queries import live_tasks, resolve_task_results
 from squall.api import control
 from squall.api.context import project, services
 from squall.api.errors import ApiError, not_found
@@ -129,6 +129,8 @@ async def _list(request: web.Request, extra: Doc, *, result: bool) -> web.Respon
     ]
     if query.limit:
         docs = docs[: query.limit]
+    if result:
+        await resolve_task_results(docs, svc.engine_store)
     items = [task_view(d, result=result) for d in docs]
     return page(request, "tasks", items, query, len(items) == query.limit)
 
@@ -151,6 +153,7 @@ async def get_task(request: web.Request) -> web.Response:
     """One task execution, with its result."""
     svc = services(request)
     doc = await owned_task(svc, project(request), request.match_info["id"])
+    await resolve_task_results([doc], svc.engine_store)
     return answer(task_view(doc))
 
 
