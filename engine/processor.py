@@ -195,7 +195,11 @@ class EngineProcessor:
             messages = self._messages(run)
             run.doc["outbox"] = [_to_outbox(m) for m in messages]
             run.effects.dirty.add("outbox")
-            tasks += [self._task_copy(run.doc, t) for t in dirty_tasks]
+            # The index entry never changes once written: only tasks this application
+            # created need one (a retried batch creates them again, with its own time).
+            tasks += [
+                self._task_copy(run.doc, t) for t in dirty_tasks if t["created_at"] == run.now
+            ]
             delays += run.effects.delays
             item_results += run.effects.item_results
             if doc is None:
