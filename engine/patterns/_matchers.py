@@ -39,12 +39,38 @@ def value_key(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    # Cached because one event address is tested against every candidate network.
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address ``text`` holds, or None when it holds none."""
+    # Cached because one event address is looked up in several networks or tables.
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def address_number(text: str) -> tuple[int, int] | None:
+    """The IP version and the address as an integer, or None when ``text`` holds none.
+
+    Dotted IPv4 text, the common case, is read here with ``ipaddress``'s exact rules
+    (four decimal octets up to 255, no leading zeros), about twice as fast.
+    """
+    if ":" in text:
+        address = parse_address(text)
+        return None if address is None else (address.version, int(address))
+    octets = text.split(".")
+    if len(octets) != 4:
+        return None
+    number = 0
+    for octet in octets:
+        if not (octet.isascii() and octet.isdigit()) or len(octet) > 3:
+            return None
+        if octet[0] == "0" and octet != "0":
+            return None
+        value = int(octet)
+        if value > 255:
+            return None
+        number = number << 8 | value
+    return 4, number
 
 
 def is_number(value: Any) -> bool:
@@ -162,7 +188,7 @@ class Cidr(Matcher):
     def test(self, value: Any) -> bool:
         if type(value) is not str:
             return False
-        address = _parse_address(value)
+        address = parse_address(value)
         return (
             address is not None
             and address.version == self.network.version
