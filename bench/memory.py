@@ -20,19 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pipeline import wait_healthy  # noqa: E402
-from bench.workflows import Client, Roles  # noqa: E402
-from squall.embedded import embedded_servers  # noqa: E402
+from bench.workflows import Client, squall_stack  # noqa: E402
 
 SAMPLE_S = 0.05
 
@@ -93,30 +88,14 @@ async def measured(
 
 
 async def run(tasks: int, items: int) -> dict[str, dict[str, Any]]:
-    workdir = Path(tempfile.mkdtemp(prefix="squall-membench-"))
-    with embedded_servers(workdir / "servers") as servers:
-        roles = Roles(servers, workdir, None)
-        try:
-            base = f"http://127.0.0.1:{roles.port}"
-            await wait_healthy(base)
-            async with aiohttp.ClientSession() as session:
-                async with session.post(
-                    f"{base}/v1/apply",
-                    data=definitions(tasks),
-                    headers={"Content-Type": "application/yaml"},
-                ) as response:
-                    assert response.status == 200, await response.text()
-                client = Client(session, base)
-                pid = roles.procs["engine"].pid
-                print("warming up ...", file=sys.stderr)
-                await client.wait(await client.start("mem_items", {"n": 10}), 0.05)
-                print(f"(a) {tasks} sequential std.noop tasks ...", file=sys.stderr)
-                figures = {"chain": await measured(client, pid, "mem_chain", None)}
-                print(f"(b) with-items over {items} items ...", file=sys.stderr)
-                figures["items"] = await measured(client, pid, "mem_items", {"n": items})
-        finally:
-            roles.stop()
-    print(f"logs: {workdir}", file=sys.stderr)
+    async with squall_stack(definitions(tasks), None, "membench") as (client, roles):
+        pid = roles.procs["engine"].pid
+        print("warming up ...", file=sys.stderr)
+        await client.wait(await client.start("mem_items", {"n": 10}), 0.05)
+        print(f"(a) {tasks} sequential std.noop tasks ...", file=sys.stderr)
+        figures = {"chain": await measured(client, pid, "mem_chain", None)}
+        print(f"(b) with-items over {items} items ...", file=sys.stderr)
+        figures["items"] = await measured(client, pid, "mem_items", {"n": items})
     return figures
 
 

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -186,8 +188,12 @@ def mistral(script: Path, url: str) -> dict[str, dict[str, Any]]:
     return {line["bench"]: line for line in lines}
 
 
-async def squall(profile: Path | None) -> dict[str, dict[str, Any]]:
-    workdir = Path(tempfile.mkdtemp(prefix="squall-wfbench-"))
+@asynccontextmanager
+async def squall_stack(
+    definitions: str, profile: Path | None, name: str
+) -> AsyncIterator[tuple[Client, Roles]]:
+    """The embedded servers and Squall's roles, with ``definitions`` applied: a client."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"squall-{name}-"))
     with embedded_servers(workdir / "servers") as servers:
         roles = Roles(servers, workdir, profile)
         try:
@@ -196,24 +202,28 @@ async def squall(profile: Path | None) -> dict[str, dict[str, Any]]:
             async with aiohttp.ClientSession() as session:
                 async with session.post(
                     f"{base}/v1/apply",
-                    data=DEFINITIONS,
+                    data=definitions,
                     headers={"Content-Type": "application/yaml"},
                 ) as response:
                     assert response.status == 200, await response.text()
-                client = Client(session, base)
-                print("warming up ...", file=sys.stderr)
-                await client.wait(await client.start("bench_seq10"), 0.05)
-                await client.wait(await client.start("bench_items", {"n": 10}), 0.05)
-                print("(a) 50 x 10 sequential std.noop ...", file=sys.stderr)
-                figures = {"a_bulk_seq10": await bulk(client)}
-                print("(b) with-items over 100 and 10,000 items ...", file=sys.stderr)
-                figures["b_with_items"] = await items(client, 100)
-                figures["b_with_items_10k"] = await items(client, 10_000)
-                print("(c) 20 x std.echo latency ...", file=sys.stderr)
-                figures["c_latency_echo"] = await latency(client)
+                yield Client(session, base), roles
         finally:
             roles.stop()
-    print(f"logs: {workdir}", file=sys.stderr)
+            print(f"logs: {workdir}", file=sys.stderr)
+
+
+async def squall(profile: Path | None) -> dict[str, dict[str, Any]]:
+    async with squall_stack(DEFINITIONS, profile, "wfbench") as (client, _):
+        print("warming up ...", file=sys.stderr)
+        await client.wait(await client.start("bench_seq10"), 0.05)
+        await client.wait(await client.start("bench_items", {"n": 10}), 0.05)
+        print("(a) 50 x 10 sequential std.noop ...", file=sys.stderr)
+        figures = {"a_bulk_seq10": await bulk(client)}
+        print("(b) with-items over 100 and 10,000 items ...", file=sys.stderr)
+        figures["b_with_items"] = await items(client, 100)
+        figures["b_with_items_10k"] = await items(client, 10_000)
+        print("(c) 20 x std.echo latency ...", file=sys.stderr)
+        figures["c_latency_echo"] = await latency(client)
     return figures
 
 
