@@ -3,15 +3,17 @@
 Starts the embedded broker and database and Squall's api, engine and executor roles
 as separate processes (as ``bench/workflows.py`` does), then runs, one after the other:
 
-  (a) one execution of 500 sequential std.noop tasks;
-  (b) one with-items execution over 10,000 std.noop items;
+  (a) one execution of 500 sequential std.noop tasks, run ``--rounds`` times;
+  (b) one with-items execution over 10,000 std.noop items, run ``--rounds`` times;
 
 sampling the engine process's resident memory (``VmRSS`` in ``/proc``, so Linux only)
 every 50 ms. For each run it prints the RSS before, the peak, the RSS at the end, and
 the growth (peak minus before). A workflow whose state the engine loads per batch in
-full (every task of the execution document) shows as growth proportional to its size.
+full (every task of the execution document) shows as growth proportional to its size;
+memory kept after a run (a leak, or only the allocator's high-water mark) shows as the
+later rounds starting higher than the first.
 
-Usage: python bench/memory.py [--tasks N] [--items N]
+Usage: python bench/memory.py [--tasks N] [--items N] [--rounds N]
 It is a benchmark, not a test: figures vary with the machine.
 """
 
@@ -87,15 +89,18 @@ async def measured(
     }
 
 
-async def run(tasks: int, items: int) -> dict[str, dict[str, Any]]:
+async def run(tasks: int, items: int, rounds: int) -> dict[str, dict[str, Any]]:
+    figures = {}
     async with squall_stack(definitions(tasks), None, "membench") as (client, roles):
         pid = roles.procs["engine"].pid
         print("warming up ...", file=sys.stderr)
         await client.wait(await client.start("mem_items", {"n": 10}), 0.05)
-        print(f"(a) {tasks} sequential std.noop tasks ...", file=sys.stderr)
-        figures = {"chain": await measured(client, pid, "mem_chain", None)}
-        print(f"(b) with-items over {items} items ...", file=sys.stderr)
-        figures["items"] = await measured(client, pid, "mem_items", {"n": items})
+        for n in range(1, rounds + 1):
+            print(f"(a) {tasks} sequential std.noop tasks, round {n} ...", file=sys.stderr)
+            figures[f"chain {n}"] = await measured(client, pid, "mem_chain", None)
+        for n in range(1, rounds + 1):
+            print(f"(b) with-items over {items} items, round {n} ...", file=sys.stderr)
+            figures[f"items {n}"] = await measured(client, pid, "mem_items", {"n": items})
     return figures
 
 
@@ -105,13 +110,14 @@ def main() -> None:
     )
     parser.add_argument("--tasks", type=int, default=500, help="length of the task chain")
     parser.add_argument("--items", type=int, default=10_000, help="with-items item count")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each workload")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.tasks, args.items))
+    figures = asyncio.run(run(args.tasks, args.items, args.rounds))
     columns = ["state", "tasks", "wall_s", "rss_before_mib", "rss_peak_mib", "rss_end_mib"]
     columns.append("growth_mib")
-    print(f"{'run':<6} | " + " | ".join(f"{c:>14}" for c in columns))
+    print(f"{'run':<8} | " + " | ".join(f"{c:>14}" for c in columns))
     for name, row in figures.items():
-        print(f"{name:<6} | " + " | ".join(f"{row[c]!s:>14}" for c in columns))
+        print(f"{name:<8} | " + " | ".join(f"{row[c]!s:>14}" for c in columns))
 
 
 if __name__ == "__main__":
