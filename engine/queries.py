@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from engine.workflow.lookups import assemble_items, stored_apart
+from engine.workflow.lookups import LookupKey, Lookups, stored_apart
 from schemas import ExecutionDoc, TaskDoc
 
 _HIDDEN_TASK_FIELDS = ("in_context", "next", "error_handled", "action_execution_id")
@@ -15,11 +14,8 @@ _HIDDEN_TASK_FIELDS = ("in_context", "next", "error_handled", "action_execution_
 class ResultSource(Protocol):
     """Where results kept apart from the execution document are read from."""
 
-    async def load_result(self, action_execution_id: str) -> Any:
-        """A large action result, by action execution id."""
-
-    async def load_item_results(self, task_id: str, count: int) -> dict[int, tuple[str, Any]]:
-        """The item results of a with-items task, by index."""
+    async def load_lookups(self, lookups: Lookups, keys: Sequence[LookupKey]) -> None:
+        """Load the stored data ``keys`` name into ``lookups``."""
 
 
 def execution_view(doc: dict[str, Any]) -> ExecutionDoc:
@@ -61,20 +57,14 @@ async def resolve_results(doc: dict[str, Any], source: ResultSource) -> dict[str
 
 async def resolve_task_results(tasks: Iterable[dict[str, Any]], source: ResultSource) -> None:
     """Read back in the results of ``tasks`` (execution tasks or ``live_tasks`` entries)
-    that are stored apart."""
-
-    async def resolve(task: dict[str, Any]) -> None:
-        key = stored_apart(task)
-        if key is None:
-            return
-        if key[0] == "result":
-            task["result"] = await source.load_result(str(key[1]))
-        else:
-            count = int(key[2] or 0)
-            loaded = await source.load_item_results(str(key[1]), count)
-            task["result"] = assemble_items(loaded, count)
-
-    await asyncio.gather(*(resolve(t) for t in tasks))
+    that are stored apart, as the engine reads them for expressions."""
+    wanted = [(task, key) for task in tasks if (key := stored_apart(task)) is not None]
+    if not wanted:
+        return
+    lookups = Lookups()
+    await source.load_lookups(lookups, [key for _, key in wanted])
+    for (task, _), value in zip(wanted, lookups.results([k for _, k in wanted]), strict=True):
+        task["result"] = value
 
 
 def live_tasks(
