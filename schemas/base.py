@@ -23,6 +23,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """``value`` timezone-aware: a naive time (as MongoDB clients not opened with
+    ``tz_aware=True`` and ISO texts without an offset give them) is taken as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class UndecodableMessage(ValueError):
     """A Kafka message that is not a valid instance of the contract it was read as."""
 

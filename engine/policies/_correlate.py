@@ -15,13 +15,14 @@ completion used are not counted a second time.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.policies._decide import key_value
 from engine.policies._state import State, state_id
 from engine.rules import Evaluation, RuleSet, quoted
 from schemas import CloudEvent
+from schemas.base import as_utc
 
 #: The policy name of correlation windows in ``rule_state`` ids.
 POLICY = "correlate"
@@ -47,7 +48,7 @@ def window_id(ev: Evaluation) -> str:
 
 def _event_time(event: CloudEvent, now: datetime) -> datetime:
     # A source whose clock runs ahead must not push the window past real time.
-    at = min(event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC), now)
+    at = min(as_utc(event.time), now)
     # MongoDB keeps milliseconds: a redelivered event must compare equal to its entry.
     return at.replace(microsecond=at.microsecond // 1000 * 1000)
 

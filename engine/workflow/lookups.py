@@ -14,11 +14,12 @@ lives as long as the batch: the execution document keeps only the reference.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from engine.expressions import ExpressionError
 from schemas import TaskState
+from schemas.base import as_utc
 
 Doc = dict[str, Any]
 #: A query: ``("execution", project, id)``, ``("tree", project, root id)``,
@@ -169,4 +170,4 @@ def parse_time(text: str) -> datetime:
         raise ExpressionError(
             "executions()", f"invalid time {text!r}, expected YYYY-MM-DD HH:MM:SS"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return as_utc(value)

@@ -21,6 +21,7 @@ from engine.workflow.lookups import (
     parse_time,
     stored_apart,
 )
+from schemas.base import as_utc
 from schemas.definitions import Workflow
 
 
@@ -137,7 +138,7 @@ class WorkflowRuntime:
         others = [d for d in docs if d["_id"] != self._doc["_id"]]
         if not wanted:
             return others
-        return sorted([*others, self._doc], key=lambda d: _aware(d["created_at"]))
+        return sorted([*others, self._doc], key=lambda d: as_utc(d["created_at"]))
 
     def tasks(
         self,
@@ -253,7 +254,7 @@ class WorkflowRuntime:
         until = parse_time(to_time) if to_time is not None else None
         key = ("executions", self._doc["project"], id, root_execution_id, state, from_time, to_time)
         docs = self._load("executions", key)
-        doc, created = self._doc, _aware(self._doc["created_at"])
+        doc, created = self._doc, as_utc(self._doc["created_at"])
         wanted = (
             (id is None or id == doc["_id"])
             and (root_execution_id is None or root_execution_id == doc.get("root_execution_id"))
@@ -284,10 +285,6 @@ class WorkflowRuntime:
             "created_at": timestamp(doc["created_at"]),
             "updated_at": timestamp(doc.get("updated_at")),
         }
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _children(executions: list[Doc]) -> dict[str, list[Doc]]:

@@ -13,13 +13,14 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from schemas.base import as_utc
 from schemas.bus import Outbound
 from triggers.timers.fires import Fire, parse_stamp, stamp
 from triggers.timers.schedule import EPOCH
@@ -37,11 +38,6 @@ _WRITE_CHUNK = 1000
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _utc(value: datetime) -> datetime:
-    # Clients not opened with tz_aware=True hand back naive UTC datetimes.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -84,8 +80,8 @@ def _fire_doc(fire: Fire, owner: str, now: datetime) -> Doc:
 
 def _claim_from(doc: Doc) -> Claim:
     message = Outbound(doc["topic"], doc["key"], bytes(doc["value"]))
-    fire = Fire(doc["_id"], doc["timer"], _utc(doc["at"]), message, bool(doc.get("counted")))
-    return Claim(fire, doc["owner"], doc["token"], _utc(doc["claimed_at"]))
+    fire = Fire(doc["_id"], doc["timer"], as_utc(doc["at"]), message, bool(doc.get("counted")))
+    return Claim(fire, doc["owner"], doc["token"], as_utc(doc["claimed_at"]))
 
 
 class FireStore:
