@@ -7,11 +7,18 @@ takes over from a dead one (noticed by its stale heartbeat). An interrupted acti
 is re-run only if its task is marked ``safe-rerun``; otherwise it fails, so no
 execution waits forever for an executor that died.
 
+An async action (std.async_noop, std.mistral_http) only starts here: its claim then
+waits (``WAITING``) for the result the API receives (Mistral's ``PUT
+/v2/action_executions/{id}``). Nobody heartbeats a waiting claim, and a redelivered
+request leaves it alone: the action is neither failed nor started again.
+
 Limits: each action name may have its own bound on concurrent runs (on top of the
-process-wide one the consumer loop enforces), and actions whose request sets no
-timeout get a default one. An output whose JSON is larger than
-``large_result_bytes`` is stored in the ``results`` collection and the result
-carries its id (``output_ref``) instead, so messages stay small.
+process-wide one the consumer loop enforces). An action runs for at most its
+request's timeout (the task's ``timeout``), else its name's configured timeout, else
+the default one; for an async action this bounds only the call that starts it. An
+output whose JSON is larger than ``large_result_bytes`` is stored in the ``results``
+collection and the result carries its id (``output_ref``) instead, so messages stay
+small.
 """
 
 from __future__ import annotations
@@ -34,19 +41,26 @@ from actions.catalogue import (
     ActionOutcome,
     ActionSettings,
     SecurityContext,
-    mask_secrets,
 )
 from actions.coalesce import CoalescingWriter
 from schemas import ActionRequest, ActionResult
 from schemas.actions import decode_action_request
 from schemas.base import UndecodableMessage, utcnow
 from schemas.bus import DeadLetter, InboundRecord, Outbound, Publisher, Topics
+from schemas.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 
 INTERRUPTED = "action execution was interrupted: the executor running it stopped"
+
+#: A claim whose action an executor is running (and heartbeats).
+RUNNING = "RUNNING"
+#: A claim whose async action started and waits for its result through the API.
+WAITING = "WAITING"
+#: The states of a claim whose outcome is still open.
+UNFINISHED = (RUNNING, WAITING)
 
 #: Largest output stored by reference: MongoDB documents stop at 16 MiB.
 MAX_STORED_RESULT_BYTES = 15 * 1024 * 1024
@@ -58,11 +72,13 @@ class ExecutorLimits:
 
     Attributes:
         per_action: most concurrent runs of an action, by action name.
-        default_timeout_s: timeout of an action whose request sets none.
+        timeouts: timeout of an action whose request sets none, by action name.
+        default_timeout_s: timeout of any other action whose request sets none.
         large_result_bytes: outputs whose JSON is larger travel by reference.
     """
 
     per_action: Mapping[str, int] = field(default_factory=dict)
+    timeouts: Mapping[str, float] = field(default_factory=dict)
     default_timeout_s: float | None = None
     large_result_bytes: int = 256 * 1024
 
@@ -121,6 +137,9 @@ class Executor:
                 return None
             if claim["state"] in ("SUCCESS", "ERROR"):
                 return _result_from_claim(request, claim)
+            if claim["state"] == WAITING:
+                log.debug("%s waits for its result through the API", request.action_execution_id)
+                return None
             if claim["heartbeat_at"] + self._stale_after > utcnow():
                 await asyncio.sleep(self._heartbeat_s)
                 continue
@@ -142,9 +161,11 @@ class Executor:
                 "_id": request.action_execution_id,
                 "execution_id": request.execution_id,
                 "task_id": request.task_id,
+                "item_index": request.item_index,
+                "attempt": request.attempt,
                 "action": request.action,
                 "input": mask_secrets(request.input),
-                "state": "RUNNING",
+                "state": RUNNING,
                 "owner": self.owner,
                 "started_at": now,
                 "heartbeat_at": now,
@@ -156,7 +177,7 @@ class Executor:
 
     async def _take_over(self, claim: Doc) -> bool:
         result = await self._runs.update_one(
-            {"_id": claim["_id"], "state": "RUNNING", "heartbeat_at": claim["heartbeat_at"]},
+            {"_id": claim["_id"], "state": RUNNING, "heartbeat_at": claim["heartbeat_at"]},
             {"$set": {"owner": self.owner, "heartbeat_at": utcnow()}},
         )
         return result.modified_count == 1
@@ -175,6 +196,7 @@ class Executor:
                 SecurityContext(
                     auth_token=request.security.auth_token,
                     project_id=request.security.project_id,
+                    cloud=request.security.cloud,
                 )
                 if request.security is not None
                 else None
@@ -182,7 +204,9 @@ class Executor:
         )
         # The claim stays alive while the run waits for a slot of its action.
         beat = asyncio.create_task(self._heartbeat(request.action_execution_id))
-        timeout_s = request.timeout_s or self._limits.default_timeout_s
+        timeout_s = request.timeout_s or self._limits.timeouts.get(
+            request.action, self._limits.default_timeout_s
+        )
         try:
             async with self._slot(request.action):
                 log.debug("running %s (%s)", request.action, request.action_execution_id)
@@ -209,8 +233,13 @@ class Executor:
     async def _finish(
         self, request: ActionRequest, outcome: ActionOutcome, started: datetime
     ) -> None:
+        # The conditions on the state keep an outcome the API recorded first: a callee
+        # may post its result before the call that started the action returns.
         if outcome.is_async:
-            # The result arrives later through the API (std.async_noop and friends).
+            await self._writes.update(
+                {"_id": request.action_execution_id, "owner": self.owner, "state": RUNNING},
+                {"$set": {"state": WAITING, "waiting_since": utcnow()}},
+            )
             return
         outcome, output_ref = await self._store_large_output(request, outcome)
         finished = utcnow()
@@ -223,7 +252,7 @@ class Executor:
         # already has its result.
         await asyncio.gather(
             self._writes.update(
-                {"_id": request.action_execution_id, "owner": self.owner},
+                {"_id": request.action_execution_id, "owner": self.owner, "state": RUNNING},
                 {
                     "$set": {
                         "state": outcome.state,

@@ -21,6 +21,10 @@ from schemas.bus import Outbound, Topics
 
 log = logging.getLogger(__name__)
 
+#: Pauses before a failed record is tried again: doubling from the first to the cap.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+
 Record: TypeAlias = ConsumerRecord
 BatchHandler = Callable[[list[Record]], Awaitable[None]]
 RecordHandler = Callable[[Record], Awaitable[None]]
@@ -116,7 +120,7 @@ async def run_batches(
             log.exception("batch of %d records failed; retrying it", len(records))
             for tp, part in batches.items():
                 consumer.seek(tp, part[0].offset)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(RETRY_FIRST_S)
             continue
         await consumer.commit({tp: part[-1].offset + 1 for tp, part in batches.items()})
 
@@ -147,15 +151,26 @@ async def run_concurrently(
 ) -> None:
     """Handle up to ``concurrency`` records at once; commit each partition up to the
     first record still running, so a crash redelivers exactly the unfinished ones.
+
+    A handler that raises (MongoDB or Kafka briefly out of reach) is tried again with
+    growing pauses, never skipped: committing past it would lose the record.
     """
     progress: dict[TopicPartition, _PartitionProgress] = {}
     running: set[asyncio.Task[None]] = set()
 
     async def handle(tp: TopicPartition, record: Record) -> None:
-        try:
-            await handler(record)
-        finally:
-            progress[tp].finish(record.offset)
+        pause = RETRY_FIRST_S
+        while True:
+            try:
+                await handler(record)
+                break
+            except Exception:
+                log.exception(
+                    "%s@%d failed; trying it again in %.1f s", record.topic, record.offset, pause
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX_S)
+        progress[tp].finish(record.offset)
 
     try:
         while True:

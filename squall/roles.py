@@ -123,17 +123,12 @@ async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any,
         ActionCatalogue.default(),
         services.publisher,
         topics,
-        ActionSettings(
-            allow_private_networks=settings.allow_private_networks,
-            openstack_cloud=settings.openstack_cloud,
-            openstack_threads=settings.openstack_threads,
-            kafka_bootstrap=settings.kafka_bootstrap,
-            kafka_internal_prefix=topics.prefix,
-        ),
+        action_settings(settings, topics.prefix),
         heartbeat_s=settings.action_heartbeat_s,
         stale_after_s=settings.action_stale_after_s,
         limits=ExecutorLimits(
             per_action=settings.action_limits(),
+            timeouts=settings.action_timeout_by_name(),
             default_timeout_s=settings.action_timeout_s,
             large_result_bytes=settings.large_result_bytes,
         ),
@@ -148,6 +143,29 @@ async def _executor(services: Services, stack: AsyncExitStack) -> Coroutine[Any,
     await consumer.start()
     stack.push_async_callback(consumer.stop)
     return run_concurrently(consumer, executor.handle, concurrency=settings.executor_concurrency)
+
+
+def action_settings(settings: Settings, topic_prefix: str) -> ActionSettings:
+    """What the executor's actions may do, from the process settings.
+
+    Warns once when std.ssh will not check host keys, since nothing else would show it.
+    """
+    if settings.ssh_known_hosts is None:
+        log.warning(
+            "SQUALL_SSH_KNOWN_HOSTS is not set: std.ssh accepts any host key, so it cannot "
+            "tell a host from an impostor; set it to a known_hosts file to check them"
+        )
+    return ActionSettings(
+        allow_private_networks=settings.allow_private_networks,
+        api_url=settings.public_api_url,
+        smtp_ca_file=settings.smtp_ca_file,
+        ssh_key_dir=settings.ssh_key_dir,
+        ssh_known_hosts=settings.ssh_known_hosts,
+        openstack_cloud=settings.openstack_cloud,
+        openstack_threads=settings.openstack_threads,
+        kafka_bootstrap=settings.kafka_bootstrap,
+        kafka_internal_prefix=topic_prefix,
+    )
 
 
 async def _source(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -17,6 +19,7 @@ from pydantic_settings import (
 from triggers.kafka_sources.config import KafkaSource
 
 ENV_PREFIX = "SQUALL_"
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -63,8 +66,16 @@ class Settings(BaseSettings):
         description="most runs at once per action name in one executor, as "
         "`name=N,...` (e.g. `nova.servers_create=5,std.http=50`)",
     )
-    action_timeout_s: float | None = Field(
-        default=None, gt=0, description="timeout of an action whose task sets none"
+    action_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="timeout of an action whose task sets none and whose name has none in "
+        "`action_timeouts`",
+    )
+    action_timeouts: str = Field(
+        default="",
+        description="timeout in seconds per action name, for tasks that set none, as "
+        "`name=S,...` (e.g. `std.ssh=600,nova.servers_create=120.5`)",
     )
     large_result_bytes: int = Field(
         default=256 * 1024,
@@ -78,6 +89,25 @@ class Settings(BaseSettings):
     )
     openstack_threads: int = Field(
         default=32, ge=1, le=1024, description="threads running blocking OpenStack SDK calls"
+    )
+    public_api_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="the API's address as the services std.mistral_http calls reach it "
+        "(e.g. `https://squall.example.com`); it prefixes their Mistral-Callback-URL, "
+        "which stays a bare path when unset",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="CA bundle std.email verifies SMTP servers with; unset: the system's",
+    )
+    ssh_known_hosts: str | None = Field(
+        default=None,
+        description="known_hosts file std.ssh checks host keys against; unset: host keys "
+        "are not checked (as in Mistral) and the executor warns at start",
+    )
+    ssh_key_dir: str = Field(
+        default="~/.ssh", description="directory std.ssh `private_key_filename` is relative to"
     )
     timer_stale_claim_s: float = Field(
         default=30.0, gt=0, description="when another timer process takes over an unfinished fire"
@@ -109,9 +139,30 @@ class Settings(BaseSettings):
         parse_action_limits(value)
         return value
 
+    @field_validator("smtp_ca_file", "ssh_known_hosts")
+    @classmethod
+    def _existing_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"no such file: {value}")
+        # Expanded here: the SSH and SMTP libraries open the path as given.
+        return str(path)
+
     def action_limits(self) -> dict[str, int]:
         """``action_concurrency`` as a mapping from action name to its limit."""
         return parse_action_limits(self.action_concurrency)
+
+    @field_validator("action_timeouts")
+    @classmethod
+    def _action_timeouts(cls, value: str) -> str:
+        parse_action_timeouts(value)
+        return value
+
+    def action_timeout_by_name(self) -> dict[str, float]:
+        """``action_timeouts`` as a mapping from action name to its timeout in seconds."""
+        return parse_action_timeouts(self.action_timeouts)
 
     @field_validator("mongo_uri")
     @classmethod
@@ -139,13 +190,36 @@ class Settings(BaseSettings):
 
 def parse_action_limits(spec: str) -> dict[str, int]:
     """Parse ``name=N,name=N``; raises ValueError naming the bad entry."""
-    limits: dict[str, int] = {}
+    return _parse_per_action(spec, _count, "`action.name=N` with N >= 1")
+
+
+def parse_action_timeouts(spec: str) -> dict[str, float]:
+    """Parse ``name=S,name=S`` (seconds); raises ValueError naming the bad entry."""
+    return _parse_per_action(spec, _seconds, "`action.name=S` with S seconds > 0")
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdecimal() and int(text) >= 1 else None
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _parse_per_action(spec: str, convert: Callable[[str], T | None], expected: str) -> dict[str, T]:
+    """Parse ``name=value,...`` with ``convert`` (None: a bad value)."""
+    values: dict[str, T] = {}
     for entry in filter(None, (part.strip() for part in spec.split(","))):
-        name, sep, count = entry.rpartition("=")
-        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
-            raise ValueError(f"expected `action.name=N` with N >= 1, got {entry!r}")
-        limits[name.strip()] = int(count)
-    return limits
+        name, sep, text = entry.rpartition("=")
+        value = convert(text.strip()) if sep and name.strip() else None
+        if value is None:
+            raise ValueError(f"expected {expected}, got {entry!r}")
+        values[name.strip()] = value
+    return values
 
 
 def load_settings(**overrides: object) -> Settings:

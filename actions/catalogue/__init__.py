@@ -7,6 +7,7 @@ input, enforces a timeout and turns every failure into an ``ActionOutcome``.
 
 from __future__ import annotations
 
+from actions.catalogue._adhoc import adhoc_info
 from actions.catalogue._catalogue import ENTRY_POINT_GROUP, ActionCatalogue, builtin_actions
 from actions.catalogue._errors import (
     ActionFailed,
@@ -18,7 +19,6 @@ from actions.catalogue._errors import (
     RefusedAddress,
     UnknownAction,
 )
-from actions.catalogue._masking import MASK, is_secret_key, mask_secrets
 from actions.catalogue._model import (
     Action,
     ActionContext,
@@ -30,6 +30,7 @@ from actions.catalogue._model import (
     SecurityContext,
     input_signature,
 )
+from schemas.masking import MASK, is_secret_key, mask_secrets
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -51,6 +52,7 @@ __all__ = [
     "RefusedAddress",
     "SecurityContext",
     "UnknownAction",
+    "adhoc_info",
     "builtin_actions",
     "input_signature",
     "is_secret_key",

@@ -20,7 +20,6 @@ from actions.catalogue._errors import (
     InvalidActionInput,
     UnknownAction,
 )
-from actions.catalogue._masking import MASK, is_secret_key, mask_secrets
 from actions.catalogue._model import Action, ActionContext, ActionInfo, ActionOutcome
 from actions.catalogue._std_basic import (
     AsyncNoopAction,
@@ -33,6 +32,7 @@ from actions.catalogue._std_email import EmailAction
 from actions.catalogue._std_http import HttpAction, MistralHttpAction
 from actions.catalogue._std_kafka import KafkaAction
 from actions.catalogue._std_ssh import SshAction
+from schemas.masking import MASK, is_secret_key, mask_secrets
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from schemas import ActionRequest, StartExecution, TaskState
 from schemas.actions import CallerCredentials
 from schemas.definitions import OnClause, Task, Transition
 from schemas.ids import derive_id
+from schemas.masking import mask_secrets
 from schemas.states import ExecutionState
 
 
@@ -87,7 +88,9 @@ class TaskMixin(RunBase):
         attempt = self._attempt(task, index)
         aeid = action_execution_id(task, index, attempt)
         if index is None:
-            task["input"] = action_input
+            # Stored for display only (an attempt re-evaluates the input from the spec),
+            # so secrets never reach the execution document.
+            task["input"] = mask_secrets(action_input)
             task["action_execution_id"] = aeid
         if spec.workflow is not None:
             self._start_child(task, spec, action_input, index, attempt)
@@ -110,6 +113,8 @@ class TaskMixin(RunBase):
                 item_index=index,
                 attempt=attempt,
                 safe_rerun=safe,
+                # The executor stops the action at the task's timeout, freeing its slot.
+                timeout_s=task.get("timeout"),
                 security=caller_credentials(self.doc["params"]),
                 created_at=self.now,
             )
@@ -121,6 +126,9 @@ class TaskMixin(RunBase):
     ) -> None:
         child_id = action_execution_id(task, index, attempt)
         params: Doc = {"env": self.doc["params"].get("env") or {}}
+        # A sub-workflow acts for the same caller, on the same cloud, as Mistral's do.
+        if "openstack" in self.doc["params"]:
+            params["openstack"] = self.doc["params"]["openstack"]
         self.effects.commands.append(
             StartExecution(
                 command_id=f"start:{child_id}",
@@ -221,7 +229,19 @@ class TaskMixin(RunBase):
     def _follow(self, source: Doc, transition: Transition) -> None:
         if self.state.is_final:
             return
-        message = transition.params.get("msg") if transition.params else None
+        message = None
+        if transition.params:
+            # Mistral evaluates an engine command's parameters in the task's outbound
+            # context, so ``fail msg=<% $.why %>`` reports the value, not the text.
+            try:
+                params = evaluate(
+                    transition.params, self._view(source, outbound=True), self._runtime(source)
+                )
+            except ExpressionError as exc:
+                self._finish(ExecutionState.ERROR, str(exc))
+                return
+            given = params.get("msg")
+            message = None if given is None else str(given)
         if transition.kind == "fail":
             self._finish(ExecutionState.ERROR, message)
         elif transition.kind == "succeed":
@@ -280,12 +300,23 @@ def _keeps_result(run: RunBase, task: Doc, spec: Task) -> bool:
 
 
 def caller_credentials(params: dict[str, Any]) -> CallerCredentials | None:
-    """The OpenStack token an execution was started with (``params.openstack``), if any."""
+    """The OpenStack cloud and token an execution chose for its actions, if any.
+
+    The cloud is ``params.openstack.cloud``, else the environment's ``openstack_cloud``
+    (so a shared environment can name it, and sub-workflows, which inherit only the
+    environment, keep it); the token is ``params.openstack.auth_token``.
+    """
     given = params.get("openstack")
-    if not isinstance(given, dict) or not given.get("auth_token"):
+    given = given if isinstance(given, dict) else {}
+    env = params.get("env")
+    env = env if isinstance(env, dict) else {}
+    cloud = given.get("cloud") or env.get("openstack_cloud")
+    token = given.get("auth_token")
+    if not token and not cloud:
         return None
-    project_id = given.get("project_id")
+    project_id = given.get("project_id") if token else None
     return CallerCredentials(
-        auth_token=str(given["auth_token"]),
+        auth_token=str(token) if token else None,
         project_id=str(project_id) if project_id is not None else None,
+        cloud=str(cloud) if cloud else None,
     )

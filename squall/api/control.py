@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from actions.executor import UNFINISHED
 from schemas import StartExecution
 from schemas.actions import ActionResult
+from schemas.base import utcnow
 from schemas.bus import Outbound
 from schemas.commands import ControlExecution, RerunTask
 from schemas.definitions import Workflow
@@ -124,8 +126,30 @@ async def rerun(
 
 async def complete_action(
     services: Services, run: Doc, state: str, output: Any, error: str | None
-) -> None:
-    """Publish the ActionResult of an async action execution (Mistral's PUT)."""
+) -> Doc | None:
+    """Record and publish the outcome of an action execution (Mistral's PUT).
+
+    Returns the run as completed, or None when it had already finished otherwise: the
+    first outcome recorded is the one the engine gets, however many PUTs race. The same
+    outcome sent again is published again, so a client that retries a PUT whose answer
+    it lost (or whose API process died before publishing) still gets the result to the
+    engine, which ignores a result it already has.
+    """
+    state = "SUCCESS" if state == "SUCCESS" else "ERROR"
+    outcome = {"state": state, "output": output, "error": error, "finished_at": utcnow()}
+    runs = services.db["action_runs"]
+    recorded = await runs.update_one(
+        {"_id": run["_id"], "state": {"$in": list(UNFINISHED)}}, {"$set": outcome}
+    )
+    if recorded.modified_count != 1:
+        stored = await runs.find_one({"_id": run["_id"]})
+        if stored is None or any(
+            stored.get(key) != outcome[key] for key in ("state", "output", "error")
+        ):
+            return None
+        run, outcome = stored, {**outcome, "finished_at": stored.get("finished_at") or utcnow()}
+    # The claim carries the item and attempt, without which the engine cannot tell
+    # which item of a with-items task the result belongs to.
     result = ActionResult(
         command_id=f"result:{run['_id']}",
         execution_id=run["execution_id"],
@@ -133,9 +157,11 @@ async def complete_action(
         action_execution_id=run["_id"],
         item_index=run.get("item_index"),
         attempt=run.get("attempt", 0),
-        state="SUCCESS" if state == "SUCCESS" else "ERROR",
+        state=state,
         output=output,
         error=error,
         started_at=run.get("started_at"),
+        finished_at=outcome["finished_at"],
     )
     await _publish(services, run["execution_id"], result.model_dump_json().encode())
+    return {**run, **outcome}

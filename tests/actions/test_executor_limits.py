@@ -1,4 +1,4 @@
-"""Executor limits: per-action concurrency, default timeouts, large results by reference."""
+"""Executor limits: per-action concurrency, timeouts, large results by reference."""
 
 from __future__ import annotations
 
@@ -84,6 +84,31 @@ async def test_the_default_timeout_applies_when_the_task_sets_none(db: Any) -> N
     first, second = publisher.results()
     assert first.state == "ERROR" and "timed out after 0.2 s" in (first.error or "")
     assert second.state == "SUCCESS"
+
+
+async def test_a_named_timeout_applies_when_the_task_sets_none(db: Any) -> None:
+    publisher = KeptPublisher()
+    limits = ExecutorLimits(timeouts={"std.sleep": 0.2}, default_timeout_s=30)
+    ex = executor(db, catalogue(), publisher, limits)
+    await ex.handle(record(request("std.sleep", {"seconds": 5})))
+    await ex.handle(record(request("std.sleep", {"seconds": 0.4}, timeout_s=2.0)))
+    first, second = publisher.results()
+    assert first.state == "ERROR" and "timed out after 0.2 s" in (first.error or "")
+    assert second.state == "SUCCESS"
+
+
+async def test_a_timed_out_action_frees_its_slot_at_once(db: Any) -> None:
+    publisher = KeptPublisher()
+    ex = executor(db, catalogue(), publisher, ExecutorLimits(per_action={"std.sleep": 1}))
+    stuck = request("std.sleep", {"seconds": 30}, timeout_s=0.3)
+    queued = request("std.sleep", {"seconds": 0.1})
+    # Without the request's timeout the queued run would wait 30 s for the slot.
+    await asyncio.wait_for(
+        asyncio.gather(ex.handle(record(stuck)), ex.handle(record(queued))), timeout=5
+    )
+    by_id = {r.action_execution_id: r for r in publisher.results()}
+    assert by_id[stuck.action_execution_id].state == "ERROR"
+    assert by_id[queued.action_execution_id].state == "SUCCESS"
 
 
 async def test_a_large_output_is_stored_apart_and_sent_by_reference(db: Any) -> None:

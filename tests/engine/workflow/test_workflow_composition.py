@@ -35,6 +35,17 @@ def test_a_sub_workflow_gets_its_input_and_its_output_is_the_task_result() -> No
     assert d.doc["output"] == {"got": {"doubled": 4}}
 
 
+def test_a_sub_workflow_acts_with_the_callers_openstack_credentials_and_env() -> None:
+    d = Driver(PARENT)
+    caller = {"auth_token": "tok-123", "project_id": "p1", "cloud": "gra"}
+    d.start("parent", env={"openstack_cloud": "gra"}, openstack=caller)
+    (child,) = d.children()
+    assert child["params"]["env"] == {"openstack_cloud": "gra"}
+    (request,) = d.pending("work")
+    assert request.security is not None
+    assert (request.security.auth_token, request.security.cloud) == ("tok-123", "gra")
+
+
 def test_a_failed_sub_workflow_fails_the_parent_task() -> None:
     d = Driver(PARENT)
     d.start("parent")

@@ -79,6 +79,46 @@ def test_fail_and_succeed_end_the_execution_with_the_message() -> None:
     assert d.doc["state"] == "SUCCESS"
 
 
+ENGINE_COMMAND_MESSAGES = """
+check:
+  input: [limit]
+  tasks:
+    measure:
+      action: std.echo output=7
+      publish: {seen: <% task().result %>}
+      on-success:
+        - fail msg=<% 'saw ' + str($.seen) + ' over ' + str($.limit) %>: <% $.seen > $.limit %>
+        - succeed msg="<% $.seen %> within limit"
+broken:
+  tasks:
+    only:
+      action: std.echo output=1
+      on-success:
+        - fail msg=<% $.missing.deeper %>
+"""
+
+
+@pytest.mark.parametrize(
+    ("limit", "state", "info"),
+    [(5, "ERROR", "saw 7 over 5"), (9, "SUCCESS", "7 within limit")],
+)
+def test_engine_command_messages_are_evaluated_in_the_task_context(
+    limit: int, state: str, info: str
+) -> None:
+    d = Driver(ENGINE_COMMAND_MESSAGES)
+    d.start("check", {"limit": limit})
+    d.run_all()
+    assert (d.doc["state"], d.doc["state_info"]) == (state, info)
+
+
+def test_an_engine_command_message_that_cannot_be_evaluated_fails_with_the_reason() -> None:
+    d = Driver(ENGINE_COMMAND_MESSAGES)
+    d.start("broken")
+    d.run_all()
+    assert d.doc["state"] == "ERROR"
+    assert "missing" in d.doc["state_info"]
+
+
 def test_a_pause_engine_command_then_resume_runs_the_rest() -> None:
     d = Driver(
         """

@@ -1,4 +1,8 @@
-"""Hide secret values before inputs and results are logged or stored."""
+"""Hide secret values before inputs and results are logged or stored.
+
+Shared by the executor (action runs), the engine (task inputs in execution documents)
+and the APIs (what they show), so each part masks the same keys the same way.
+"""
 
 from __future__ import annotations
 
