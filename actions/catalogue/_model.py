@@ -54,14 +54,16 @@ class ActionSettings(BaseModel):
 class SecurityContext(BaseModel):
     """The caller's credentials carried by an execution, as Mistral's security context.
 
-    OpenStack actions use ``auth_token`` (scoped to ``project_id``) against the
-    Keystone of a configured cloud instead of the cloud's own credentials.
+    OpenStack actions use ``cloud`` (a ``clouds.yaml`` entry) when their input names
+    none, and ``auth_token`` (scoped to ``project_id``) against the Keystone of the
+    configured cloud instead of the cloud's own credentials.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    auth_token: str = Field(repr=False)
+    auth_token: str | None = Field(default=None, repr=False)
     project_id: str | None = None
+    cloud: str | None = None
 
 
 class ActionContext(BaseModel):
@@ -132,7 +134,10 @@ class ActionOutcome(BaseModel):
 
 
 class ActionInfo(BaseModel):
-    """How an action is listed: as in Mistral's ``GET /v2/actions``."""
+    """How an action is listed: as in Mistral's ``GET /v2/actions``.
+
+    ``base`` is the action an ad-hoc action runs (None for the catalogue's own).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -140,6 +145,7 @@ class ActionInfo(BaseModel):
     description: str
     input: str
     is_async: bool = False
+    base: str | None = None
 
 
 class ActionInput(BaseModel):

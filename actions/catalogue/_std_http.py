@@ -14,9 +14,9 @@ import aiohttp
 from pydantic import Field, field_validator
 
 from actions.catalogue._errors import ActionFailed
-from actions.catalogue._masking import mask_secrets
 from actions.catalogue._model import Action, ActionContext, ActionInput
 from actions.catalogue._netguard import GuardedConnector
+from schemas.masking import mask_secrets
 
 #: Mistral counts any status in range(200, 307) as success, redirects included.
 _SUCCESS: Final = range(200, 307)
@@ -101,7 +101,23 @@ def _ssl_option(url: str, verify: bool | str | None) -> bool | ssl.SSLContext:
         return True
     if verify is False:
         return False
-    return ssl.create_default_context(cafile=verify)
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ActionFailed(
+            f"Failed to send HTTP request: verify: cannot read the CA bundle {verify}: {reason}"
+        ) from exc
+
+
+def _untrusted(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    """Why the server's certificate was refused, and the two ways to accept it."""
+    cause = exc.certificate_error
+    detail = getattr(cause, "verify_message", None) or str(cause)
+    return (
+        f"Failed to send HTTP request: certificate verify failed for {exc.host}:{exc.port}: "
+        f"{detail}; set verify to the CA bundle that signed it (or false to skip the check)"
+    )
 
 
 def _decode(raw: bytes, charset: str | None) -> Any:
@@ -173,6 +189,7 @@ class HttpAction(Action[HttpInput]):
             body = json.dumps(body)
         elif body is not None and not isinstance(body, str | bytes):
             body = str(body)
+        tls = _ssl_option(params.url, params.verify)
         connector = GuardedConnector(allow_private=settings.allow_private_networks)
         started = time.monotonic()
         try:
@@ -190,7 +207,7 @@ class HttpAction(Action[HttpInput]):
                     json=params.json_body,
                     headers={**_request_headers(params), **extra},
                     allow_redirects=bool(params.allow_redirects),
-                    ssl=_ssl_option(params.url, params.verify),
+                    ssl=tls,
                 ) as resp,
             ):
                 raw = await _read_limited(resp, settings.http_max_response_bytes)
@@ -210,6 +227,8 @@ class HttpAction(Action[HttpInput]):
                 "Failed to send HTTP request: no complete response from "
                 f"{mask_secrets(params.url)} within {timeout_s:g} s"
             ) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ActionFailed(_untrusted(exc)) from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise ActionFailed(f"Failed to send HTTP request: {_describe(exc)}") from exc
 

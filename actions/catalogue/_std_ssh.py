@@ -95,6 +95,15 @@ class SshAction(Action[SshInput]):
                 connect_timeout=settings.connect_timeout_s,
             ) as conn:
                 result = await conn.run(params.cmd, check=False)
+        except asyncssh.PermissionDenied as exc:
+            raise ActionFailed(
+                f"{failure}: authentication failed as {params.username}: {exc.reason}"
+            ) from exc
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise ActionFailed(
+                f"{failure}: host key not verifiable against {settings.ssh_known_hosts}: "
+                f"{exc.reason}"
+            ) from exc
         except (asyncssh.Error, OSError) as exc:
             raise ActionFailed(f"{failure}: {exc}") from exc
         stdout = _as_text(result.stdout)

@@ -1,23 +1,25 @@
-"""``/v1/actions`` (the action catalogue) and ``/v1/tokens`` (admins only)."""
+"""``/v1/actions`` (the catalogue and the project's ad-hoc actions) and ``/v1/tokens``."""
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from actions.catalogue import ActionCatalogue, ActionInfo
-from squall.api.context import TOKENS, project
+from actions.catalogue import ActionCatalogue, ActionInfo, adhoc_info
+from schemas.definitions import AdHocAction
+from squall.api.context import TOKENS, project, services
 from squall.api.errors import ApiError
+from squall.api.stored import StoredDefinitions
 from squall.api.v1.common import body_as, model_response, registry
 from squall.auth import TokenInfo
 
 
 class ActionList(BaseModel):
-    """Every action the executors run, by name."""
+    """Every action the project can call, by name: the catalogue's, then its ad-hoc ones."""
 
     actions: list[ActionInfo]
 
@@ -56,19 +58,29 @@ def _catalogue() -> dict[str, ActionInfo]:
     return {info.name: info for info in ActionCatalogue.default().list()}
 
 
+def _adhoc(doc: dict[str, Any]) -> ActionInfo:
+    return adhoc_info(doc["name"], AdHocAction.model_validate(doc["body"]))
+
+
 @registry.route("GET", "/v1/actions", "The action catalogue", response=ActionList)
 async def list_actions(request: web.Request) -> web.Response:
-    """The action catalogue: name, description and input signature of each action."""
-    return model_response(ActionList(actions=list(_catalogue().values())))
+    """Name, description and input signature of each action the project can call:
+    the built-in and plugin actions, then the project's ad-hoc actions."""
+    stored = await StoredDefinitions(services(request).db).list(project(request), "action")
+    adhoc = [_adhoc(doc) for doc in stored]
+    return model_response(ActionList(actions=[*_catalogue().values(), *adhoc]))
 
 
 @registry.route("GET", "/v1/actions/{name}", "One action", response=ActionInfo, errors=(404,))
 async def get_action(request: web.Request) -> web.Response:
-    """One action of the catalogue."""
+    """One action: of the catalogue, or else one of the project's ad-hoc actions."""
     name = request.match_info["name"]
     info = _catalogue().get(name)
     if info is None:
-        raise ApiError(404, "not_found", f"no action named '{name}'")
+        doc = await StoredDefinitions(services(request).db).get(project(request), "action", name)
+        if doc is None:
+            raise ApiError(404, "not_found", f"no action named '{name}'")
+        info = _adhoc(doc)
     return model_response(info)
 
 

@@ -1,12 +1,10 @@
-"""std.email against a real local SMTP server (aiosmtpd), with and without STARTTLS."""
+"""std.email against a real local SMTP server (aiosmtpd): plain, STARTTLS and SMTPS."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
-import ssl
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -15,12 +13,10 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from actions.catalogue import ActionCatalogue, ActionContext, ActionSettings
+from actions.catalogue import ActionCatalogue, ActionContext, ActionOutcome, ActionSettings
+from actions.catalogue._std_email import EmailAction
+from tests.actions.catalogue.certificates import TlsFiles, make_tls_files
 
 
 @dataclass
@@ -58,37 +54,6 @@ def _authenticate(
     return AuthResult(success=ok, handled=False)
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @dataclass
 class _Server:
     inbox: _Inbox
@@ -96,37 +61,70 @@ class _Server:
     ca_file: str | None = None
 
 
-async def _start(**smtp_options: Any) -> tuple[_Server, asyncio.Server]:
+@asynccontextmanager
+async def _serving(
+    tls: TlsFiles | None = None, *, implicit: bool = False, **smtp_options: Any
+) -> AsyncIterator[_Server]:
+    """An SMTP server on a free port; with ``tls``, over SMTPS (``implicit``) or STARTTLS."""
     inbox = _Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(inbox, hostname="127.0.0.1", **smtp_options), "127.0.0.1", 0
+    if tls is not None and not implicit:
+        smtp_options["tls_context"] = tls.server_context()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(inbox, hostname="127.0.0.1", **smtp_options),
+        "127.0.0.1",
+        0,
+        ssl=tls.server_context() if tls is not None and implicit else None,
     )
     port = server.sockets[0].getsockname()[1]
-    return _Server(inbox, f"127.0.0.1:{port}"), server
+    try:
+        yield _Server(inbox, f"127.0.0.1:{port}", str(tls.ca_file) if tls else None)
+    finally:
+        server.close()
 
 
 @pytest.fixture
 async def plain_server() -> AsyncIterator[_Server]:
-    info, server = await _start()
-    yield info
-    server.close()
+    async with _serving() as server:
+        yield server
 
 
 @pytest.fixture
 async def tls_server(tmp_path: Path) -> AsyncIterator[_Server]:
-    cert, key = _self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    info, server = await _start(
-        tls_context=context,
-        require_starttls=True,
-        auth_require_tls=True,
-        authenticator=_authenticate,
+    """Requires STARTTLS before mail, and a login over it."""
+    tls = make_tls_files(tmp_path)
+    options = {"require_starttls": True, "auth_require_tls": True}
+    async with _serving(tls, authenticator=_authenticate, **options) as server:
+        yield server
+
+
+@pytest.fixture
+async def starttls_server(tmp_path: Path) -> AsyncIterator[_Server]:
+    """Requires STARTTLS before mail, and has no login at all (a relay for local hosts)."""
+    async with _serving(make_tls_files(tmp_path), require_starttls=True) as server:
+        yield server
+
+
+@pytest.fixture
+async def smtps_server(tmp_path: Path) -> AsyncIterator[_Server]:
+    """Speaks TLS from the first byte (SMTPS) and takes a login."""
+    tls = make_tls_files(tmp_path)
+    # aiosmtpd only counts STARTTLS as TLS, so it would hide AUTH on an SMTPS socket.
+    options = {"authenticator": _authenticate, "auth_require_tls": False}
+    async with _serving(tls, implicit=True, **options) as server:
+        yield server
+
+
+async def _email(server: _Server, ca_file: str | None = None, **inputs: Any) -> ActionOutcome:
+    message = {
+        "from_addr": "robot@example.com",
+        "to_addrs": ["ops@example.com"],
+        "smtp_server": server.address,
+        "body": "secure",
+    }
+    ctx = ActionContext(settings=ActionSettings(smtp_ca_file=ca_file))
+    return await ActionCatalogue([EmailAction()]).run(
+        "std.email", {**message, **inputs}, ctx, timeout_s=10
     )
-    info.ca_file = str(cert)
-    yield info
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +260,9 @@ async def test_untrusted_certificate_is_refused(
         timeout_s=10,
     )
     assert out.state == "ERROR"
-    assert out.error is not None and out.error.startswith("Failed to send an email message")
+    assert out.error is not None
+    assert out.error.startswith("Failed to send an email message: certificate verify failed")
+    assert not tls_server.inbox.received
 
 
 @pytest.mark.parametrize("server", ["127.0.0.1:notaport", ":25", "127.0.0.1:70000"])
@@ -285,3 +285,73 @@ async def test_unreachable_server(catalogue: ActionCatalogue) -> None:
     )
     assert out.state == "ERROR"
     assert out.error is not None and out.error.startswith("Failed to send an email message")
+
+
+async def test_use_ssl_speaks_tls_from_the_first_byte_and_logs_in(smtps_server: _Server) -> None:
+    out = await _email(smtps_server, smtps_server.ca_file, use_ssl=True, smtp_password="hunter2")
+    assert out.state == "SUCCESS", out.error
+    assert smtps_server.inbox.received[-1].rcpt_tos == ["ops@example.com"]
+    refused = await _email(smtps_server, smtps_server.ca_file, use_ssl=True, smtp_password="x")
+    assert refused.error is not None and "535" in refused.error
+
+
+async def test_use_ssl_without_a_password_sends_without_login(smtps_server: _Server) -> None:
+    out = await _email(smtps_server, smtps_server.ca_file, use_ssl=True)
+    assert out.state == "SUCCESS", out.error
+    assert smtps_server.inbox.received[-1].mail_from == "robot@example.com"
+
+
+async def test_use_ssl_refuses_an_untrusted_certificate(smtps_server: _Server) -> None:
+    out = await _email(smtps_server, use_ssl=True, smtp_password="hunter2")
+    assert out.state == "ERROR"
+    assert out.error is not None
+    assert out.error.startswith("Failed to send an email message: certificate verify failed")
+    assert not smtps_server.inbox.received
+
+
+async def test_use_ssl_without_a_port_goes_to_465() -> None:
+    server = _Server(_Inbox(), "127.0.0.1")
+    out = await _email(server, use_ssl=True)
+    assert out.error is not None and "127.0.0.1 on port 465" in out.error
+
+
+async def test_a_plain_client_cannot_talk_to_smtps(smtps_server: _Server) -> None:
+    out = await _email(smtps_server, smtps_server.ca_file)
+    assert out.state == "ERROR"
+    assert not smtps_server.inbox.received
+
+
+async def test_use_starttls_encrypts_without_a_login(starttls_server: _Server) -> None:
+    out = await _email(starttls_server, starttls_server.ca_file, use_starttls=True)
+    assert out.state == "SUCCESS", out.error
+    assert starttls_server.inbox.received[-1].rcpt_tos == ["ops@example.com"]
+
+
+async def test_without_use_starttls_no_login_means_no_tls_as_in_mistral(
+    starttls_server: _Server,
+) -> None:
+    out = await _email(starttls_server, starttls_server.ca_file)
+    assert out.state == "ERROR"
+    assert out.error is not None and "530" in out.error and "STARTTLS" in out.error
+
+
+async def test_use_starttls_refuses_an_untrusted_certificate(starttls_server: _Server) -> None:
+    out = await _email(starttls_server, use_starttls=True)
+    assert out.error is not None
+    assert out.error.startswith("Failed to send an email message: certificate verify failed")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "problem"),
+    [
+        ({"use_ssl": True, "use_starttls": True}, "exclude each other"),
+        ({"use_starttls": False, "smtp_password": "hunter2"}, "unencrypted"),
+    ],
+)
+async def test_contradictory_tls_inputs_are_refused(
+    plain_server: _Server, inputs: dict[str, Any], problem: str
+) -> None:
+    out = await _email(plain_server, **inputs)
+    assert out.state == "ERROR"
+    assert out.error is not None and "Invalid input" in out.error and problem in out.error
+    assert not plain_server.inbox.received

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from actions.catalogue import ActionCatalogue, ActionContext, ActionSettings
+from tests.actions.catalogue.certificates import TlsFiles, make_tls_files
 
 ALLOW = ActionContext(
     execution_id="ex-1",
@@ -263,3 +265,66 @@ async def test_mistral_http_error_is_reported_at_once(
 ) -> None:
     out = await catalogue.run("std.mistral_http", {"url": f"{base_url}/status/500"}, ALLOW)
     assert out.state == "ERROR" and not out.is_async
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+async def https_url(tls_files: TlsFiles) -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get("/text", _text)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_files.server_context()).start()
+    yield f"https://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_an_untrusted_certificate_is_refused_by_default(
+    catalogue: ActionCatalogue, https_url: str
+) -> None:
+    out = await _http(catalogue, url=f"{https_url}/text")
+    assert out.state == "ERROR"
+    assert out.error == (
+        f"Failed to send HTTP request: certificate verify failed for {https_url[8:]}: "
+        "unable to get local issuer certificate; set verify to the CA bundle that signed it "
+        "(or false to skip the check)"
+    )
+
+
+async def test_verify_false_accepts_an_untrusted_certificate(
+    catalogue: ActionCatalogue, https_url: str
+) -> None:
+    out = await _http(catalogue, url=f"{https_url}/text", verify=False)
+    assert out.state == "SUCCESS", out.error
+    assert out.output["content"] == "plain words"
+
+
+async def test_verify_with_a_ca_bundle_accepts_its_certificates(
+    catalogue: ActionCatalogue, https_url: str, tls_files: TlsFiles
+) -> None:
+    out = await _http(catalogue, url=f"{https_url}/text", verify=str(tls_files.ca_file))
+    assert out.state == "SUCCESS", out.error
+    assert out.output["content"] == "plain words"
+
+
+async def test_verify_with_another_ca_bundle_is_refused(
+    catalogue: ActionCatalogue, https_url: str, tmp_path: Path
+) -> None:
+    other = make_tls_files(tmp_path)
+    out = await _http(catalogue, url=f"{https_url}/text", verify=str(other.ca_file))
+    assert out.error is not None and "certificate verify failed" in out.error
+
+
+async def test_verify_naming_a_missing_ca_bundle_says_so(
+    catalogue: ActionCatalogue, https_url: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.pem"
+    out = await _http(catalogue, url=f"{https_url}/text", verify=str(missing))
+    assert out.error == (
+        f"Failed to send HTTP request: verify: cannot read the CA bundle {missing}: "
+        "No such file or directory"
+    )

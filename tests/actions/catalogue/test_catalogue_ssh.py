@@ -84,7 +84,9 @@ async def test_wrong_password_is_an_error(catalogue: ActionCatalogue, peer: _Pee
     out = await _ssh(catalogue, peer, password="nope")
     assert out.state == "ERROR"
     assert out.error is not None
-    assert out.error.startswith("Failed to execute ssh cmd 'echo hi' on 127.0.0.1")
+    assert out.error.startswith(
+        "Failed to execute ssh cmd 'echo hi' on 127.0.0.1: authentication failed as ops"
+    )
 
 
 async def test_inline_private_key(catalogue: ActionCatalogue, peer: _Peer) -> None:
@@ -145,3 +147,7 @@ async def test_known_hosts_are_checked_when_configured(
     bad.write_text(f"[127.0.0.1]:{peer.port} {stranger}")
     out = await _ssh(catalogue, peer, ActionSettings(ssh_known_hosts=str(bad)), password=PASSWORD)
     assert out.state == "ERROR"
+    assert out.error is not None
+    assert out.error.startswith(
+        "Failed to execute ssh cmd 'echo hi' on 127.0.0.1: host key not verifiable"
+    )
