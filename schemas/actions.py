@@ -11,12 +11,19 @@ from schemas.base import SCHEMA_VERSION, Message, UndecodableMessage, describe_e
 
 
 class CallerCredentials(Message):
-    """The caller's OpenStack credentials an execution carries (Mistral's security
-    context): start an execution with ``params.openstack = {auth_token, project_id}``
-    and its OpenStack actions authenticate with that token."""
+    """The OpenStack identity an execution carries to its actions (Mistral's security
+    context).
 
-    auth_token: str = Field(min_length=1, repr=False)
+    ``cloud`` is the ``clouds.yaml`` entry chosen for the execution
+    (``params.openstack.cloud``, else ``env.openstack_cloud``); an action's own
+    ``cloud`` input still wins over it. ``auth_token`` (with ``project_id``), from
+    ``params.openstack``, authenticates against that cloud's Keystone instead of the
+    cloud's own credentials.
+    """
+
+    auth_token: str | None = Field(default=None, min_length=1, repr=False)
     project_id: str | None = None
+    cloud: str | None = Field(default=None, min_length=1)
 
 
 class ActionRequest(Message):

@@ -1,11 +1,12 @@
 """Connections to OpenStack clouds and the bounded thread pool their calls run in.
 
 openstacksdk is synchronous, so every call runs in a thread of one bounded pool.
-Credentials come, in this order, from a token carried by the execution (its
-security context), from the cloud named in the action input or the executor's
-settings (``clouds.yaml``), or from ``OS_CLOUD`` / the ``OS_*`` variables. A token
-is only ever sent to the Keystone of a configured cloud, never to an address
-taken from a message.
+The cloud (a ``clouds.yaml`` entry) is the one the action input names, else the one
+the execution chose (its security context: ``params.openstack.cloud`` or the
+environment's ``openstack_cloud``), else the executor's setting, else ``OS_CLOUD``
+or the ``OS_*`` variables. A token carried by the execution replaces that cloud's
+own credentials; it is only ever sent to the Keystone of a configured cloud, never
+to an address taken from a message.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class OpenStackClients:
         Args:
             ctx: the run's context (settings and the execution's security context).
             action: the action's name, for error messages.
-            cloud: the ``clouds.yaml`` entry named by the action input, if any.
+            cloud: the ``clouds.yaml`` entry named by the action input, if any; it
+                wins over the execution's choice and the executor's setting.
             region: the region named by the action input, if any.
             fn: the blocking SDK work.
 
@@ -66,7 +68,8 @@ class OpenStackClients:
                 (with the HTTP status and the service's fault message).
         """
         settings = ctx.settings
-        chosen = cloud or settings.openstack_cloud
+        execution_cloud = ctx.security.cloud if ctx.security is not None else None
+        chosen = cloud or execution_cloud or settings.openstack_cloud
         pool = self._pool_for(settings.openstack_threads)
 
         def work() -> T:
@@ -118,7 +121,7 @@ class OpenStackClients:
 
 def _connect(cloud: str | None, region: str | None, security: SecurityContext | None) -> Connection:
     configured = openstack.config.get_cloud_region(cloud=cloud, region_name=region)
-    if security is None:
+    if security is None or not security.auth_token:
         return Connection(config=configured)
     auth_url = configured.config.get("auth", {}).get("auth_url")
     if not auth_url:

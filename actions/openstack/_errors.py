@@ -31,7 +31,8 @@ def translate(action: str, exc: BaseException) -> OpenStackActionFailed:
     if isinstance(exc, sdk_exc.ConfigException):
         return CloudNotConfigured(
             f"{action}: OpenStack credentials not found: {exc}. Name a cloud of clouds.yaml "
-            "in the input 'cloud', set OS_CLOUD, or set the OS_* variables.",
+            "in the input 'cloud' or the environment's 'openstack_cloud', set OS_CLOUD, "
+            "or set the OS_* variables.",
             {"error": "config", "message": str(exc)},
         )
     status, detail, request_id = _http_parts(exc)

@@ -47,7 +47,7 @@ class SdkAction(Action[BaseModel]):
         self, service: str, method: str, function: types.FunctionType, clients: OpenStackClients
     ) -> None:
         self.name = f"openstack.{service}.{method}"
-        self.description = _summary(function)
+        self.description = doc_summary(function)
         self._service = service
         self._method = method
         self._function = function
@@ -145,6 +145,7 @@ def _json_default(value: Any) -> Any:
     return None
 
 
-def _summary(function: types.FunctionType) -> str:
+def doc_summary(function: types.FunctionType) -> str:
+    """The first paragraph of a function's docstring, on one line, without RST literals."""
     doc = inspect.getdoc(function) or ""
-    return doc.split("\n\n", 1)[0].replace("\n", " ").strip()
+    return doc.split("\n\n", 1)[0].replace("\n", " ").replace("``", "").strip()

@@ -6,9 +6,11 @@ import base64
 import itertools
 from typing import Any
 
+from openstack.compute.v2._proxy import Proxy as ComputeProxy
 from openstack.connection import Connection
 from pydantic import ConfigDict
 
+from actions.openstack._generated import doc_summary
 from actions.openstack._mistral import MistralCall, MistralInput, matches, not_found
 from actions.openstack._results import to_json
 
@@ -164,7 +166,7 @@ def _one_server(method: str) -> MistralCall:
         return getattr(conn.compute, method)(p.server)
 
     name = f"nova.servers_{method.removesuffix('_server')}"
-    return MistralCall(name, ServerInput, call, f"Compute: {method} (openstacksdk).")
+    return MistralCall(name, ServerInput, call, doc_summary(getattr(ComputeProxy, method)))
 
 
 NOVA: list[MistralCall] = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from actions.catalogue import ActionCatalogue, ActionContext, ActionSettings
 from actions.openstack import OpenStackClients, openstack_actions
-from tests.actions.openstack.fake_openstack import FakeOpenStack
+from tests.actions.openstack.fake_openstack import FakeOpenStack, serving_cloud
 
 
 @pytest.fixture
@@ -18,17 +17,19 @@ async def fake_openstack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[FakeOpenStack]:
     """A fake cloud, named ``fake`` in a clouds.yaml the SDK reads."""
-    for name in list(os.environ):
-        if name.startswith("OS_"):
-            monkeypatch.delenv(name)
-    fake = FakeOpenStack(build_polls=2)
-    await fake.start()
-    path = fake.write_clouds_yaml(tmp_path / "clouds.yaml")
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
-    try:
+    async with serving_cloud(tmp_path / "clouds.yaml", monkeypatch, "fake") as fake:
         yield fake
-    finally:
-        await fake.stop()
+
+
+@pytest.fixture
+async def other_cloud(
+    fake_openstack: FakeOpenStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FakeOpenStack]:
+    """A second cloud, ``other``, in the same clouds.yaml as ``fake``."""
+    async with serving_cloud(
+        tmp_path / "two.yaml", monkeypatch, "other", {"fake": fake_openstack}
+    ) as other:
+        yield other
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import json
 import uuid
@@ -43,8 +44,15 @@ class FakeState:
     """Everything the fake clouds hold; tests read and seed it directly."""
 
     base: str = ""
-    #: Reads of a BUILD server (or creating backup) before it becomes ACTIVE (available).
+    #: Reads of a server (or backup) in a transition (BUILD, powering-off...; creating)
+    #: before the transition ends.
     build_polls: int = 2
+    #: Name patterns (fnmatch) of servers whose transitions never end (a stuck host).
+    stuck: set[str] = field(default_factory=set)
+    #: Name patterns (fnmatch) of servers that end their next transition in ERROR.
+    broken: set[str] = field(default_factory=set)
+    #: Volume ids whose backups end in error instead of available.
+    failing_volumes: set[str] = field(default_factory=set)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     backups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -137,8 +145,12 @@ VM_STATES = {
     "ACTIVE": ("active", 1),
     "SHUTOFF": ("stopped", 4),
     "VERIFY_RESIZE": ("resized", 1),
+    "REBOOT": ("active", 1),
+    "HARD_REBOOT": ("active", 1),
     "ERROR": ("error", 0),
 }
+#: The fault Nova shows on a server that failed to build.
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 
 
 def new_server(state: FakeState, body: dict[str, Any], *, status: str = "BUILD") -> dict[str, Any]:
@@ -188,6 +200,7 @@ def new_server(state: FakeState, body: dict[str, Any], *, status: str = "BUILD")
         "tags": body.get("tags", []),
         "security_groups": [{"name": "default"}],
         "_polls": 0,
+        "_target": "ACTIVE" if status == "BUILD" else None,
     }
     return server
 
@@ -212,25 +225,51 @@ def new_port(state: FakeState, device_id: str) -> dict[str, Any]:
     return port
 
 
-def set_status(server: dict[str, Any], status: str) -> None:
+def set_status(server: dict[str, Any], status: str, task_state: str | None = None) -> None:
+    """Show ``status`` (and Nova's vm_state and power_state for it)."""
     vm_state, power = VM_STATES[status]
     server.update(
         {
             "status": status,
             "OS-EXT-STS:vm_state": vm_state,
             "OS-EXT-STS:power_state": power,
-            "OS-EXT-STS:task_state": None,
+            "OS-EXT-STS:task_state": task_state,
         }
     )
 
 
+def begin_transition(
+    server: dict[str, Any], target: str, task_state: str, status: str | None = None
+) -> None:
+    """Start a change that ends in ``target`` after some reads, as Nova's 202 does:
+    meanwhile the server shows ``task_state`` (and ``status``, if given)."""
+    set_status(server, status or server["status"], task_state)
+    server["_target"] = target
+    server["_polls"] = 0
+
+
 def shown_server(state: FakeState, server: dict[str, Any]) -> dict[str, Any]:
-    if server["status"] == "BUILD":
+    """The server as Nova shows it; each read moves a transition towards its end."""
+    if server["_target"] is not None and not _named(server, state.stuck):
         server["_polls"] += 1
         if server["_polls"] > state.build_polls:
-            set_status(server, "ACTIVE")
-            server["OS-SRV-USG:launched_at"] = now_iso()
+            _end_transition(state, server)
     return {k: v for k, v in server.items() if not k.startswith("_")}
+
+
+def _named(server: dict[str, Any], patterns: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(server["name"], pattern) for pattern in patterns)
+
+
+def _end_transition(state: FakeState, server: dict[str, Any]) -> None:
+    target, server["_target"] = server["_target"], None
+    if _named(server, state.broken):
+        set_status(server, "ERROR")
+        server["fault"] = {"code": 500, "message": NO_VALID_HOST, "created": now_iso()[:19] + "Z"}
+        return
+    if server["status"] == "BUILD":
+        server["OS-SRV-USG:launched_at"] = now_iso()
+    set_status(server, target)
 
 
 def new_backup(

@@ -14,6 +14,7 @@ from tests.actions.openstack.fake_common import (
     PROJECT_ID,
     PUBLIC_NET_ID,
     FakeState,
+    begin_transition,
     fault,
     fault_error,
     new_server,
@@ -24,14 +25,15 @@ from tests.actions.openstack.fake_common import (
 
 NOVA = "/compute/v2.1"
 NEUTRON = "/network/v2.0"
-#: Server actions: the statuses each one is allowed from, and the status it leads to.
-SERVER_ACTIONS = {
-    "os-start": ({"SHUTOFF"}, "ACTIVE"),
-    "os-stop": ({"ACTIVE"}, "SHUTOFF"),
-    "reboot": ({"ACTIVE", "SHUTOFF"}, "ACTIVE"),
-    "resize": ({"ACTIVE", "SHUTOFF"}, "VERIFY_RESIZE"),
-    "confirmResize": ({"VERIFY_RESIZE"}, "ACTIVE"),
-    "revertResize": ({"VERIFY_RESIZE"}, "ACTIVE"),
+#: Server actions: the statuses each one is allowed from, the status it leads to, and
+#: the task_state shown until then (None: the fake changes the status at once).
+SERVER_ACTIONS: dict[str, tuple[set[str], str, str | None]] = {
+    "os-start": ({"SHUTOFF"}, "ACTIVE", "powering-on"),
+    "os-stop": ({"ACTIVE"}, "SHUTOFF", "powering-off"),
+    "reboot": ({"ACTIVE", "SHUTOFF"}, "ACTIVE", "rebooting"),
+    "resize": ({"ACTIVE", "SHUTOFF"}, "VERIFY_RESIZE", None),
+    "confirmResize": ({"VERIFY_RESIZE"}, "ACTIVE", None),
+    "revertResize": ({"VERIFY_RESIZE"}, "ACTIVE", None),
 }
 
 
@@ -144,14 +146,19 @@ class NovaApi:
         return web.Response(status=204)
 
     async def server_action(self, request: web.Request) -> web.Response:
-        """POST /servers/{id}/action: 409 conflictingRequest from the wrong status."""
+        """POST /servers/{id}/action: 202, then the server passes through a task_state
+        (powering-off...) for some reads; 409 conflictingRequest from the wrong state."""
         server = self._server(request)
         ((action, args),) = (await request.json()).items()
         if action not in SERVER_ACTIONS:
             return fault(400, "badRequest", f"Unsupported server action {action}.")
-        sources, target = SERVER_ACTIONS[action]
+        sources, target, task_state = SERVER_ACTIONS[action]
+        verb = action.removeprefix("os-")
+        busy = server["OS-EXT-STS:task_state"]
+        if busy is not None:
+            message = f"Cannot '{verb}' instance {server['id']} while it is in task_state {busy}"
+            return fault(409, "conflictingRequest", message)
         if server["status"] not in sources:
-            verb = action.removeprefix("os-")
             message = (
                 f"Cannot '{verb}' instance {server['id']} while it is in vm_state "
                 f"{server['OS-EXT-STS:vm_state']}"
@@ -161,7 +168,16 @@ class NovaApi:
             if str(args["flavorRef"]) not in FLAVORS:
                 return fault(400, "badRequest", f"Flavor {args['flavorRef']} could not be found.")
             server["flavor"] = _flavor(str(args["flavorRef"]))
-        set_status(server, target)
+        if task_state is None:
+            set_status(server, target)
+        elif action == "reboot":
+            hard = args.get("type") == "HARD"
+            status, task_state = (
+                ("HARD_REBOOT", "rebooting_hard") if hard else ("REBOOT", task_state)
+            )
+            begin_transition(server, target, task_state, status)
+        else:
+            begin_transition(server, target, task_state)
         return web.Response(status=202)
 
     async def list_flavors(self, _: web.Request) -> web.Response:

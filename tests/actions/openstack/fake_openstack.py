@@ -8,11 +8,15 @@ Nova's conflict faults, volumes and backups, images, ports and floating IPs.
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from aiohttp import web
 
@@ -38,6 +42,8 @@ __all__ = [
     "USERNAME",
     "FakeOpenStack",
     "FakeState",
+    "serving_cloud",
+    "write_clouds_yaml",
 ]
 
 
@@ -77,7 +83,11 @@ class FakeOpenStack:
 
     def write_clouds_yaml(self, path: Path, cloud: str = "fake") -> Path:
         """Write a clouds.yaml naming this fake as ``cloud``; returns its path."""
-        entry = {
+        return write_clouds_yaml(path, {cloud: self})
+
+    def clouds_yaml_entry(self) -> dict[str, Any]:
+        """This fake's entry in a clouds.yaml."""
+        return {
             "auth": {
                 "auth_url": self.auth_url,
                 "username": USERNAME,
@@ -88,8 +98,6 @@ class FakeOpenStack:
             "region_name": "RegionOne",
             "identity_api_version": 3,
         }
-        path.write_text(yaml.safe_dump({"clouds": {cloud: entry}}))
-        return path
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -207,3 +215,35 @@ class FakeOpenStack:
                 service("network", "neutron", f"{base}/network"),
             ],
         }
+
+
+def write_clouds_yaml(path: Path, clouds: dict[str, FakeOpenStack]) -> Path:
+    """Write a clouds.yaml naming each fake cloud; returns its path."""
+    entries = {name: fake.clouds_yaml_entry() for name, fake in clouds.items()}
+    path.write_text(yaml.safe_dump({"clouds": entries}))
+    return path
+
+
+@asynccontextmanager
+async def serving_cloud(
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    others: dict[str, FakeOpenStack] | None = None,
+) -> AsyncIterator[FakeOpenStack]:
+    """A fake cloud, serving while in the block, that the SDK knows as ``name``.
+
+    It is written to a clouds.yaml at ``path``, with the ``others`` already serving,
+    and the SDK reads only that file: no ``OS_*`` variable of this machine interferes.
+    """
+    for variable in list(os.environ):
+        if variable.startswith("OS_"):
+            monkeypatch.delenv(variable)
+    fake = FakeOpenStack()
+    await fake.start()
+    written = write_clouds_yaml(path, {**(others or {}), name: fake})
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(written))
+    try:
+        yield fake
+    finally:
+        await fake.stop()

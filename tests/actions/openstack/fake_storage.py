@@ -54,8 +54,15 @@ class CinderApi:
         if item.get("status") == "creating":
             item["_polls"] += 1
             if item["_polls"] > self.state.build_polls:
-                item["status"] = "available"
+                self._created(item)
         return {k: v for k, v in item.items() if not k.startswith("_")}
+
+    def _created(self, backup: dict[str, Any]) -> None:
+        if backup["volume_id"] in self.state.failing_volumes:
+            reason = "Failed to back up volume: the backup driver's storage is unreachable."
+            backup.update(status="error", fail_reason=reason)
+        else:
+            backup["status"] = "available"
 
     @staticmethod
     def _filtered(items: list[dict[str, Any]], request: web.Request) -> list[dict[str, Any]]:

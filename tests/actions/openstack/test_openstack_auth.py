@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 
 from actions.catalogue import (
@@ -47,8 +50,11 @@ async def test_os_variables_are_used_when_no_cloud_is_named(
 
 
 async def test_a_token_from_the_execution_is_used_against_the_configured_keystone(
-    fake_openstack: FakeOpenStack, os_catalogue: ActionCatalogue
+    fake_openstack: FakeOpenStack,
+    os_catalogue: ActionCatalogue,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     token = fake_openstack.add_token()
     ctx = ActionContext(
         settings=ActionSettings(openstack_cloud="fake"),
@@ -57,7 +63,10 @@ async def test_a_token_from_the_execution_is_used_against_the_configured_keyston
     outcome = await os_catalogue.run("nova.servers_list", {}, ctx)
     assert outcome.state == "SUCCESS", outcome.error
     assert ("POST", "/identity/v3/auth/tokens") in fake_openstack.state.requests
-    assert token not in repr(ctx)
+    # The SDK and keystoneauth log requests at DEBUG: the token must not be in them.
+    assert any("identity/v3/auth/tokens" in r.getMessage() for r in caplog.records)
+    assert token not in caplog.text
+    assert token not in repr(ctx) and token not in repr(outcome)
 
 
 async def test_an_unknown_token_is_refused_specifically(
@@ -75,12 +84,10 @@ async def test_an_unknown_token_is_refused_specifically(
 async def test_a_wrong_password_is_a_401(
     fake_openstack: FakeOpenStack,
     os_catalogue: ActionCatalogue,
-    tmp_path: object,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pathlib import Path
-
-    path = fake_openstack.write_clouds_yaml(Path(str(tmp_path)) / "bad.yaml")
+    path = fake_openstack.write_clouds_yaml(tmp_path / "bad.yaml")
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
     path.write_text(path.read_text().replace(PASSWORD, "wrong-password"))
     outcome = await os_catalogue.run("nova.servers_list", {"cloud": "fake"}, ActionContext())
@@ -95,3 +102,48 @@ async def test_an_unknown_cloud_says_how_to_configure_one(
     outcome = await os_catalogue.run("nova.servers_list", {"cloud": "elsewhere"}, ActionContext())
     assert outcome.state == "ERROR"
     assert "elsewhere" in (outcome.error or "") and "clouds.yaml" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(
+    ("action_cloud", "execution_cloud", "expected"),
+    [
+        (None, None, "fake"),  # the executor's default
+        (None, "other", "other"),  # the execution's choice wins over the default
+        ("fake", "other", "fake"),  # the action's input wins over the execution's
+        ("other", None, "other"),
+    ],
+)
+async def test_the_cloud_is_chosen_by_action_then_execution_then_executor(
+    fake_openstack: FakeOpenStack,
+    other_cloud: FakeOpenStack,
+    os_catalogue: ActionCatalogue,
+    action_cloud: str | None,
+    execution_cloud: str | None,
+    expected: str,
+) -> None:
+    fake_openstack.state.add_server("on-fake")
+    other_cloud.state.add_server("on-other")
+    ctx = ActionContext(
+        settings=ActionSettings(openstack_cloud="fake"),
+        security=SecurityContext(cloud=execution_cloud) if execution_cloud else None,
+    )
+    params = {"cloud": action_cloud} if action_cloud else {}
+    outcome = await os_catalogue.run("nova.servers_list", params, ctx)
+    assert outcome.state == "SUCCESS", outcome.error
+    assert [s["name"] for s in outcome.output] == [f"on-{expected}"]
+
+
+async def test_the_callers_token_goes_to_the_keystone_of_the_execution_cloud(
+    fake_openstack: FakeOpenStack, other_cloud: FakeOpenStack, os_catalogue: ActionCatalogue
+) -> None:
+    other_cloud.state.add_server("on-other")
+    ctx = ActionContext(
+        settings=ActionSettings(openstack_cloud="fake"),
+        security=SecurityContext(
+            auth_token=other_cloud.add_token(), project_id=PROJECT_ID, cloud="other"
+        ),
+    )
+    outcome = await os_catalogue.run("nova.servers_list", {}, ctx)
+    assert outcome.state == "SUCCESS", outcome.error
+    assert [s["name"] for s in outcome.output] == ["on-other"]
+    assert fake_openstack.state.requests == []

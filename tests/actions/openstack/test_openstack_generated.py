@@ -71,7 +71,7 @@ async def test_generated_actions_run_with_sdk_attribute_names(
     stopped = await os_catalogue.run("openstack.compute.stop_server", {"server": server_id}, os_ctx)
     assert stopped.state == "SUCCESS", stopped.error
     shown = await os_catalogue.run("openstack.compute.get_server", {"server": server_id}, os_ctx)
-    assert (shown.output["status"], shown.output["vm_state"]) == ("SHUTOFF", "stopped")
+    assert (shown.output["status"], shown.output["task_state"]) == ("ACTIVE", "powering-off")
     volume = fake_openstack.state.add_volume("v")
     backup = await os_catalogue.run(
         "openstack.block_storage.create_backup", {"volume_id": volume["id"], "name": "b"}, os_ctx

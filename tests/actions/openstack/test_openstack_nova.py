@@ -48,14 +48,46 @@ async def test_results_use_the_api_names_and_are_plain_json(
     assert "location" not in server
 
 
-async def test_stop_then_start_changes_the_power_state(
+async def test_stop_and_start_pass_through_a_task_state_before_the_new_status(
     fake_openstack: FakeOpenStack, os_catalogue: ActionCatalogue, os_ctx: ActionContext
 ) -> None:
     server_id = fake_openstack.state.add_server("app-1")["id"]
+
+    async def shown() -> tuple[str, str | None]:
+        server = await run(os_catalogue, os_ctx, "nova.servers_get", server=server_id)
+        return server["status"], server["OS-EXT-STS:task_state"]
+
     await run(os_catalogue, os_ctx, "nova.servers_stop", server=server_id)
-    assert fake_openstack.state.servers[server_id]["status"] == "SHUTOFF"
+    assert [await shown() for _ in range(3)] == [
+        ("ACTIVE", "powering-off"),
+        ("ACTIVE", "powering-off"),
+        ("SHUTOFF", None),
+    ]
     await run(os_catalogue, os_ctx, "nova.servers_start", server=server_id)
-    assert fake_openstack.state.servers[server_id]["status"] == "ACTIVE"
+    assert await shown() == ("SHUTOFF", "powering-on")
+    busy = await os_catalogue.run("nova.servers_stop", {"server": server_id}, os_ctx)
+    assert busy.state == "ERROR"
+    assert "HTTP 409" in (busy.error or "") and "task_state powering-on" in (busy.error or "")
+    assert [await shown() for _ in range(2)] == [("SHUTOFF", "powering-on"), ("ACTIVE", None)]
+
+
+async def test_a_stuck_server_keeps_its_task_state_and_a_broken_build_shows_novas_fault(
+    fake_openstack: FakeOpenStack, os_catalogue: ActionCatalogue, os_ctx: ActionContext
+) -> None:
+    state = fake_openstack.state
+    stuck = state.add_server("stuck-1")["id"]
+    state.stuck.add("stuck-1")
+    await run(os_catalogue, os_ctx, "nova.servers_stop", server=stuck)
+    for _ in range(5):
+        server = await run(os_catalogue, os_ctx, "nova.servers_get", server=stuck)
+    assert (server["status"], server["OS-EXT-STS:task_state"]) == ("ACTIVE", "powering-off")
+
+    state.broken.add("doomed")
+    created = await run(os_catalogue, os_ctx, "nova.servers_create", name="doomed", flavor="1")
+    for _ in range(3):
+        server = await run(os_catalogue, os_ctx, "nova.servers_get", server=created["id"])
+    assert server["status"] == "ERROR"
+    assert server["fault"]["message"].startswith("No valid host was found")
 
 
 async def test_a_conflict_names_the_status_and_the_nova_fault(
@@ -114,3 +146,15 @@ async def test_reboot_and_an_unknown_flavor(
     assert "HTTP 400" in (outcome.error or "") and "Flavor 99 could not be found" in (
         outcome.error or ""
     )
+
+
+def test_server_actions_describe_what_they_do(os_catalogue: ActionCatalogue) -> None:
+    described = {
+        name: os_catalogue.get(name).info().description
+        for name in ("nova.servers_stop", "nova.servers_start", "nova.servers_unshelve")
+    }
+    assert described == {
+        "nova.servers_stop": "Stops a running server and changes its state to SHUTOFF.",
+        "nova.servers_start": "Starts a stopped server and changes its state to ACTIVE.",
+        "nova.servers_unshelve": "Unshelves or restores a shelved server.",
+    }

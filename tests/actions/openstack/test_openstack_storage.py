@@ -82,3 +82,5 @@ async def test_neutron_not_found_carries_its_message(
     outcome = await os_catalogue.run("neutron.delete_floatingip", {"floatingip": "gone"}, os_ctx)
     assert outcome.state == "ERROR"
     assert "HTTP 404" in (outcome.error or "")
+    assert "FloatingIP gone could not be found." in (outcome.error or "")
+    assert outcome.output["message"].startswith("FloatingIP gone could not be found.")
