@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,16 @@ class InboundRecord(Protocol):
     def value(self) -> bytes | None: ...
 
 
+def claimed_project(value: bytes | None) -> str | None:
+    """The ``project`` a JSON object names at its top level, if it names one."""
+    try:
+        data = json.loads(value or b"")
+    except (ValueError, RecursionError):
+        return None
+    found = data.get("project") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and 0 < len(found) <= 128 else None
+
+
 @runtime_checkable
 class WithHeaders(Protocol):
     """A consumed record's headers (aiokafka's records have them)."""
@@ -103,11 +114,25 @@ class DeadLetter(Message):
     headers: list[tuple[str, str]] = Field(default_factory=list)
     error: str
     consumer: str
+    #: The project whose letter this is; None when that could not be told, and then
+    #: only admins see it.
+    project: str | None = Field(default=None, min_length=1, max_length=128)
     at: datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def outbound(cls, topics: Topics, record: InboundRecord, error: str, consumer: str) -> Outbound:
-        """The dead-letter message for an undecodable ``record``."""
+    def outbound(
+        cls,
+        topics: Topics,
+        record: InboundRecord,
+        error: str,
+        consumer: str,
+        project: str | None = None,
+    ) -> Outbound:
+        """The dead-letter message for an undecodable ``record``.
+
+        ``project`` owns the letter; unset, it is the project the record itself names,
+        which Squall's own messages do whenever their JSON is intact enough to read it.
+        """
         letter = cls(
             topic=record.topic,
             partition=record.partition,
@@ -117,6 +142,7 @@ class DeadLetter(Message):
             headers=[(n, base64.b64encode(v).decode()) for n, v in record_headers(record)],
             error=error,
             consumer=consumer,
+            project=project if project is not None else claimed_project(record.value),
         )
         key = f"{record.topic}:{record.partition}:{record.offset}"
         return Outbound(topics.dead_letters, key, letter.model_dump_json().encode())

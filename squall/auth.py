@@ -76,7 +76,9 @@ class TokenInfo:
 
 def hash_token(token: str) -> str:
     """The stored form of a token: tokens are 256 random bits, so a plain SHA-256 suffices."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    # A header with bytes that are not UTF-8 reaches here with lone surrogates: it must
+    # hash (to a token nobody has), not crash the request.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class TokenStore:

@@ -71,5 +71,8 @@ def create_app(services: Services) -> web.Application:
         services.db["webhook_deliveries"],
     )
     app.router.add_post("/hooks/{name}", receiver.handle)
-    app[OPENAPI] = openapi_document([*v1.registry.endpoints, HOOK_ENDPOINT], app.router.routes())
+    app[OPENAPI] = openapi_document(
+        [*v1.registry.endpoints, *v1_events.registry.endpoints, HOOK_ENDPOINT],
+        app.router.routes(),
+    )
     return app

@@ -13,16 +13,27 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from engine.evaluations import EvaluationStore, record_view
 from engine.replay import Replayer
-from schemas.replays import ReplayRequest
-from squall.api.context import SERVICES, project, services
-from squall.api.errors import ApiError, invalid_body
-from triggers.kafka_sources import DeadLetterNotFound, list_dead_letters, redrive
+from schemas.replays import ReplayProgress, ReplayRequest
+from squall.api.context import SERVICES, project, services, who
+from squall.api.errors import ApiError
+from squall.api.openapi import Registry
+from squall.api.v1.common import body_as, model_response, query_as
+from squall.auth import Role
+from triggers.kafka_sources import (
+    DeadLetterNotFound,
+    LetterScope,
+    letter_view,
+    list_dead_letters,
+    read_letters,
+    redrive,
+)
 
-routes = web.RouteTableDef()
+#: This module's routes, documented in the OpenAPI document beside ``/v1``'s others.
+registry = Registry()
 MAX_LIMIT = 1000
 
 
@@ -53,7 +64,7 @@ REPLAYERS = web.AppKey("replayers", _Replayers)
 def install(app: web.Application) -> None:
     """Add this module's routes to ``app``, and the sweep for abandoned replays."""
     app[REPLAYERS] = _Replayers()
-    app.add_routes(routes)
+    registry.add_to(app)
     app.cleanup_ctx.append(_sweeping)
 
 
@@ -70,93 +81,172 @@ async def _sweeping(app: web.Application) -> AsyncIterator[None]:
     await replayer.stop()
 
 
-def _limit(request: web.Request, default: int = 100) -> int:
-    raw = request.query.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(
-            400, "invalid_request", f"limit: expected 1..{MAX_LIMIT}, got {raw!r}", "limit"
-        )
-    return int(raw)
+class EvaluationQuery(BaseModel):
+    """Filters and paging of a rule's evaluations (newest first)."""
+
+    outcome: str | None = Field(default=None, description="only evaluations with this outcome")
+    before: datetime | None = Field(default=None, description="only evaluations before this time")
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
 
 
-def _before(request: web.Request) -> datetime | None:
-    raw = request.query.get("before")
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(
-            400, "invalid_request", f"before: expected an ISO 8601 time, got {raw!r}", "before"
-        ) from None
+class LimitQuery(BaseModel):
+    """How many items to show."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
 
 
-@routes.get("/v1/rules/{name}/evaluations")
+class Evaluations(BaseModel):
+    """Evaluation records, newest first: what each rule decided about an event and why."""
+
+    evaluations: list[dict[str, Any]]
+
+
+class ReplayStarted(BaseModel):
+    """A replay accepted: follow it at ``GET /v1/replays/{id}``."""
+
+    id: str
+    state: str
+
+
+class DeadLetters(BaseModel):
+    """Dead letters, newest first, each with its reason and original record."""
+
+    deadletters: list[dict[str, Any]]
+
+
+class Redriven(BaseModel):
+    """Where each re-driven letter's original bytes were sent again."""
+
+    redriven: list[dict[str, Any]]
+
+
+@registry.route(
+    "GET",
+    "/v1/rules/{name}/evaluations",
+    "The latest evaluations of a rule, newest first",
+    query=EvaluationQuery,
+    response=Evaluations,
+)
 async def rule_evaluations(request: web.Request) -> web.Response:
     """The latest evaluations of a rule, newest first (``?outcome=``, ``?before=``, ``?limit=``)."""
+    query = query_as(request, EvaluationQuery)
     store = EvaluationStore(services(request).db)
     docs = await store.for_rule(
         project(request),
         request.match_info["name"],
-        limit=_limit(request),
-        outcome=request.query.get("outcome"),
-        before=_before(request),
+        limit=query.limit,
+        outcome=query.outcome,
+        before=query.before,
     )
-    return web.json_response({"evaluations": [record_view(d) for d in docs]})
+    return model_response(Evaluations(evaluations=[record_view(d) for d in docs]))
 
 
-@routes.get("/v1/events/{id}/evaluations")
+@registry.route(
+    "GET",
+    "/v1/events/{id}/evaluations",
+    "Every rule whose pattern the event matched, and what each decided",
+    response=Evaluations,
+)
 async def event_evaluations(request: web.Request) -> web.Response:
     """Every rule whose pattern the event matched, and what each decided."""
     store = EvaluationStore(services(request).db)
     docs = await store.for_event(project(request), request.match_info["id"])
-    return web.json_response({"evaluations": [record_view(d) for d in docs]})
+    return model_response(Evaluations(evaluations=[record_view(d) for d in docs]))
 
 
-@routes.post("/v1/replays")
+@registry.route(
+    "POST",
+    "/v1/replays",
+    "Replay archived events of a time range through the current rules (or a dry run)",
+    request=ReplayRequest,
+    response=ReplayStarted,
+    status=202,
+    errors=(400, 413),
+)
 async def start_replay(request: web.Request) -> web.Response:
     """Replay archived events of a time range through the current rules (or a dry run)."""
-    try:
-        body = ReplayRequest.model_validate_json(await request.read())
-    except ValidationError as exc:
-        raise invalid_body(exc) from None
+    body = await body_as(request, ReplayRequest)
     replayer = await request.app[REPLAYERS].get(request.app)
     replay_id = await replayer.start(body, project(request))
-    return web.json_response({"id": replay_id, "state": "running"}, status=202)
+    return model_response(ReplayStarted(id=replay_id, state="running"), status=202)
 
 
-@routes.get("/v1/replays/{id}")
+@registry.route(
+    "GET",
+    "/v1/replays/{id}",
+    "A replay's progress and, for a dry run, its per-event results",
+    response=ReplayProgress,
+    errors=(404,),
+)
 async def get_replay(request: web.Request) -> web.Response:
     """A replay's progress and, for a dry run, its per-event results."""
     replayer = await request.app[REPLAYERS].get(request.app)
     progress = await replayer.get(project(request), request.match_info["id"])
     if progress is None:
         raise ApiError(404, "not_found", f"no replay with id '{request.match_info['id']}'")
-    return web.json_response(text=progress.model_dump_json())
+    return model_response(progress)
 
 
-@routes.get("/v1/deadletters")
+def _scope(request: web.Request) -> LetterScope:
+    """The caller's letters; an admin also sees those no project could be told for."""
+    caller = who(request)
+    return LetterScope(caller.project, unattributed=caller.may(Role.ADMIN))
+
+
+@registry.route(
+    "GET",
+    "/v1/deadletters",
+    "The project's latest dead letters (per partition), newest first",
+    query=LimitQuery,
+    response=DeadLetters,
+)
 async def dead_letters(request: web.Request) -> web.Response:
-    """The latest dead letters (per partition, ``?limit=``), newest first."""
+    """The project's latest dead letters (per partition, ``?limit=``), newest first."""
     svc = services(request)
     letters = await list_dead_letters(
-        svc.settings.kafka_bootstrap or "", svc.topics, _limit(request)
+        svc.settings.kafka_bootstrap or "",
+        svc.topics,
+        _scope(request),
+        query_as(request, LimitQuery).limit,
     )
-    return web.json_response({"deadletters": letters})
+    return model_response(DeadLetters(deadletters=letters))
 
 
-@routes.post("/v1/deadletters/redrive")
+@registry.route(
+    "GET",
+    "/v1/deadletters/{id}",
+    "One dead letter of the project, by <partition>:<offset>",
+    errors=(404,),
+)
+async def dead_letter(request: web.Request) -> web.Response:
+    """One dead letter of the project, by ``<partition>:<offset>``."""
+    svc = services(request)
+    ident = request.match_info["id"]
+    try:
+        found = await read_letters(
+            svc.settings.kafka_bootstrap or "", svc.topics, [ident], _scope(request)
+        )
+    except DeadLetterNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return web.json_response(letter_view(ident, found[ident]))
+
+
+@registry.route(
+    "POST",
+    "/v1/deadletters/redrive",
+    "Re-publish the named dead letters' original bytes to their original topics",
+    request=RedriveRequest,
+    response=Redriven,
+    errors=(400, 404, 413),
+)
 async def redrive_letters(request: web.Request) -> web.Response:
     """Re-publish the named dead letters' original bytes to their original topics."""
-    try:
-        body = RedriveRequest.model_validate_json(await request.read())
-    except ValidationError as exc:
-        raise invalid_body(exc) from None
+    body = await body_as(request, RedriveRequest)
     svc = services(request)
     try:
         sent: list[dict[str, Any]] = await redrive(
-            svc.settings.kafka_bootstrap or "", svc.topics, svc.publisher, body.ids
+            svc.settings.kafka_bootstrap or "", svc.topics, svc.publisher, body.ids, _scope(request)
         )
     except DeadLetterNotFound as exc:
         raise ApiError(404, "not_found", str(exc), "ids") from None
-    return web.json_response({"redriven": sent})
+    return model_response(Redriven(redriven=sent))

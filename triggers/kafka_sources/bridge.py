@@ -42,9 +42,14 @@ class KafkaBridge:
                     record.offset,
                     exc,
                 )
+                # The source's project, never one the external message claims.
                 out.append(
                     DeadLetter.outbound(
-                        self._topics, record, str(exc), f"kafka-source:{self.source.name}"
+                        self._topics,
+                        record,
+                        str(exc),
+                        f"kafka-source:{self.source.name}",
+                        self.source.project,
                     )
                 )
                 continue

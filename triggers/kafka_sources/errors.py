@@ -15,4 +15,4 @@ class UnmappableMessage(KafkaSourceError):
 
 
 class DeadLetterNotFound(KafkaSourceError):
-    """A dead letter named for a re-drive is not on the dead-letter topic."""
+    """A dead letter named for reading or a re-drive is not there (or not the caller's)."""

@@ -19,7 +19,7 @@ from schemas.base import utcnow
 from schemas.bus import Topics
 from schemas.replays import ReplayRequest
 from squall.api import v1_events
-from squall.api.access import access_middleware
+from squall.api.access import MAX_BODY_KEY, access_middleware
 from squall.api.context import SERVICES
 from squall.api.errors import error_middleware
 from squall.kafka import KafkaPublisher
@@ -40,6 +40,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSessi
     services = await Services.connect(settings)
     app = web.Application(middlewares=[error_middleware, access_middleware(None, 1 << 20)])
     app[SERVICES] = services
+    app[MAX_BODY_KEY] = 1 << 20
     v1_events.install(app)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -131,7 +132,11 @@ async def test_dead_letters_list_and_a_redrive_of_an_unknown_letter(client: Any)
     assert status == 200 and body == {"deadletters": []}
     async with session.post("/v1/deadletters/redrive", json={"ids": ["0:12345"]}) as response:
         assert response.status == 404
-        assert "no message at that offset" in (await response.json())["message"]
+        assert (await response.json())["message"] == "no dead letter 0:12345"
+    status, body = await get(session, "/v1/deadletters/0:12345")
+    assert status == 404 and body["message"] == "no dead letter 0:12345"
+    status, body = await get(session, "/v1/deadletters/nonsense")
+    assert status == 404 and "expected <partition>:<offset>" in body["message"]
 
 
 async def test_an_api_process_resumes_a_replay_a_dead_process_left_running(

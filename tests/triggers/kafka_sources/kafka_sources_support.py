@@ -1,10 +1,11 @@
-"""Shared helpers for the Kafka source tests: a publisher, reading a topic, a running bridge."""
+"""Shared helpers for the Kafka source tests: a record, reading a topic, a running bridge."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
@@ -12,6 +13,18 @@ from schemas.bus import Topics
 from squall.kafka import KafkaPublisher, make_consumer, run_batches
 from squall.settings import Settings
 from triggers.kafka_sources import KafkaBridge, KafkaSource
+
+
+@dataclass
+class Rec:
+    """A consumed record as aiokafka hands it over."""
+
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes | None]] = field(default_factory=list)
+    key: bytes | None = None
+    topic: str = "orders"
+    partition: int = 0
+    offset: int = 0
 
 
 async def read(bootstrap: str, topic: str, count: int) -> list[bytes]:

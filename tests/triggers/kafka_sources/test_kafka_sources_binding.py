@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -20,11 +19,13 @@ from schemas.events import decode_event
 from squall.kafka import KafkaPublisher
 from squall.settings import Settings
 from tests.triggers.kafka_sources.kafka_sources_support import (
+    Rec,
     read,
     running_bridge,
 )
 from triggers.kafka_sources import (
     KafkaSource,
+    LetterScope,
     UnmappableMessage,
     list_dead_letters,
     redrive,
@@ -45,18 +46,6 @@ def ce_headers(**extra: str) -> Headers:
         **extra,
     }
     return [(f"ce_{name}", value.encode()) for name, value in attributes.items()]
-
-
-@dataclass
-class Rec:
-    """A consumed record as aiokafka hands it over."""
-
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes | None]] = field(default_factory=list)
-    key: bytes | None = None
-    topic: str = "orders"
-    partition: int = 0
-    offset: int = 0
 
 
 def convert(value: bytes | None, headers: Headers, key: bytes | None = None) -> CloudEvent:
@@ -197,8 +186,8 @@ async def test_binary_and_structured_messages_on_a_real_topic(
     assert letter["error"] == "ce_type: required attribute is missing"
 
     # A re-drive sends the letter's headers again: binary mode survives the round trip.
-    (listed,) = await list_dead_letters(bootstrap, topics)
-    await redrive(bootstrap, topics, publisher, [listed["id"]])
+    (listed,) = await list_dead_letters(bootstrap, topics, LetterScope("p3"))
+    await redrive(bootstrap, topics, publisher, [listed["id"]], LetterScope("p3"))
     consumer = AIOKafkaConsumer(external, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     try:

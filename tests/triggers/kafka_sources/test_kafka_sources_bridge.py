@@ -18,6 +18,7 @@ from tests.triggers.kafka_sources.kafka_sources_support import (
 from triggers.kafka_sources import (
     DeadLetterNotFound,
     KafkaSource,
+    LetterScope,
     list_dead_letters,
     redrive,
 )
@@ -41,7 +42,8 @@ async def test_messages_become_events_and_bad_ones_dead_letters(
         [
             Outbound(external, "k1", json.dumps({"kind": "order.paid", "order": 7}).encode()),
             Outbound(external, "k2", b"\xff not json"),
-            Outbound(external, "k3", json.dumps({"order": 8}).encode()),
+            # A message cannot choose whose letter it becomes.
+            Outbound(external, "k3", json.dumps({"order": 8, "project": "p2"}).encode()),
         ]
     )
     async with running_bridge(settings, source, publisher):
@@ -58,17 +60,21 @@ async def test_messages_become_events_and_bad_ones_dead_letters(
         reasons = sorted(json.loads(v)["error"] for v in letters)
         assert reasons[0].startswith("not JSON") and "type" in reasons[1]
 
-    listed = await list_dead_letters(bootstrap, topics)
-    assert {x["key"] for x in listed} == {"k2", "k3"}
+    p1 = LetterScope("p1")
+    listed = await list_dead_letters(bootstrap, topics, p1)
+    assert {(x["key"], x["project"]) for x in listed} == {("k2", "p1"), ("k3", "p1")}
     bad = next(x for x in listed if x["key"] == "k2")
     assert bad["topic"] == external and bad["consumer"] == "kafka-source:orders"
+    assert await list_dead_letters(bootstrap, topics, LetterScope("p2", unattributed=True)) == []
+    with pytest.raises(DeadLetterNotFound):
+        await redrive(bootstrap, topics, publisher, [bad["id"]], LetterScope("p2"))
 
-    sent = await redrive(bootstrap, topics, publisher, [bad["id"]])
+    sent = await redrive(bootstrap, topics, publisher, [bad["id"]], p1)
     assert sent == [{"id": bad["id"], "topic": external, "key": "k2"}]
     again = await read(bootstrap, external, 4)
     assert again.count(b"\xff not json") == 2
     with pytest.raises(DeadLetterNotFound):
-        await redrive(bootstrap, topics, publisher, ["0:999999"])
+        await redrive(bootstrap, topics, publisher, ["0:999999"], p1)
 
 
 def test_cloudevents_sources_keep_the_event_and_take_the_project() -> None:
