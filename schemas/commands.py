@@ -36,7 +36,8 @@ class StartExecution(Message):
 
 
 class ControlExecution(Message):
-    """Change a running execution's course: pause, resume, cancel, fail or succeed it.
+    """Change a running execution's course: pause, resume, cancel, fail or succeed it,
+    or merge ``env`` into the env of one that waits (``update_env``).
 
     Pause, resume and cancel cascade to its sub-workflow executions.
     """
@@ -45,9 +46,9 @@ class ControlExecution(Message):
     kind: Literal["control_execution"] = "control_execution"
     command_id: str
     execution_id: str
-    action: Literal["pause", "resume", "cancel", "fail", "succeed"]
+    action: Literal["pause", "resume", "cancel", "fail", "succeed", "update_env"]
     message: str | None = None
-    #: For ``resume``: an environment update merged into the execution's env.
+    #: For ``resume`` and ``update_env``: variables merged into the execution's env.
     env: dict[str, Any] | None = None
 
 

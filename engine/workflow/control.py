@@ -1,10 +1,12 @@
-"""Operator control: pause, resume, cancel, fail, succeed, and task rerun.
+"""Operator control: pause, resume, cancel, fail, succeed, env updates and task rerun.
 
 Allowed transitions follow Mistral (``mistral/workflow/states.py``): RUNNING ⇄ PAUSED;
 RUNNING or PAUSED → CANCELLED or ERROR; only RUNNING → SUCCESS; ERROR or CANCELLED →
 RUNNING only by a task rerun. Mistral's own ``fail`` silently ignores a PAUSED execution
 although its transition table allows PAUSED → ERROR; here the table wins, so an
-operator can fail a paused execution.
+operator can fail a paused execution. An env update (Mistral's
+``update_workflow_execution_env``) only merges variables into ``params.env`` and
+changes no state; it applies only while nothing runs: IDLE, PAUSED or ERROR.
 
 While PAUSED, results are still applied but nothing new starts: what would have
 started is queued in ``on_resume`` and run, in order, on resume. Pause, resume and
@@ -29,6 +31,7 @@ _ALLOWED = {
     "cancel": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
     "fail": {ExecutionState.IDLE, ExecutionState.RUNNING, ExecutionState.PAUSED},
     "succeed": {ExecutionState.RUNNING},
+    "update_env": {ExecutionState.IDLE, ExecutionState.PAUSED, ExecutionState.ERROR},
 }
 
 
@@ -41,9 +44,12 @@ class ControlMixin(RunBase):
     """Commands from operators (or from a parent execution)."""
 
     def control(self, command: ControlExecution) -> bool:
-        """Apply a control command; False when the execution's state does not allow it."""
+        """Apply a control command; False when the execution's state does not allow it
+        (or, for an env update, when the env holds those values already: a repeat)."""
         if not allows(command.action, self.state):
             return False
+        if command.action == "update_env":
+            return self._merge_env(command.env)
         if command.action == "pause":
             self._set_state(ExecutionState.PAUSED, command.message)
             self._cascade("pause", command.message)
@@ -58,11 +64,16 @@ class ControlMixin(RunBase):
             self._finish(ExecutionState.SUCCESS, command.message)
         return True
 
-    def _merge_env(self, env: dict[str, Any] | None) -> None:
-        if env:
-            params = self.doc["params"]
-            params["env"] = {**(params.get("env") or {}), **env}
-            self.effects.dirty.add("params")
+    def _merge_env(self, env: dict[str, Any] | None) -> bool:
+        """Merge ``env`` into the execution's env; whether that changed it."""
+        params = self.doc["params"]
+        current = params.get("env") or {}
+        merged = {**current, **(env or {})}
+        if merged == current:
+            return False
+        params["env"] = merged
+        self.effects.dirty.add("params")
+        return True
 
     def _resume(self) -> None:
         self._set_state(ExecutionState.RUNNING, None)

@@ -44,11 +44,14 @@ slow:
     done:
       action: std.echo output=done
 flaky:
-  input:
-    - fail: true
   tasks:
     maybe:
-      action: std.fail
+      # Fails (the task is in ERROR, no action run) until the env names a word.
+      action: std.echo output=<% env().word.toUpper() %>
+      publish:
+        said: <% task().result %>
+  output:
+    said: <% $.said %>
 """
 
 WORKBOOK = """\
@@ -129,7 +132,12 @@ async def mistral(
     token = await make_token(settings, "ops", "admin")
     async with squall(settings) as api:
         client = Mistral(mistral_bin, f"{api.base}/v2", token, tmp_path)
-        await client.run("workflow-create", client.file("wf.yaml", WORKFLOWS))
+        created = await client.json("workflow-create", client.file("wf.yaml", WORKFLOWS))
+        assert [(w["Name"], w["Input"], w["Project ID"]) for w in created] == [
+            ("greet", 'name, greeting="hello"', "ops"),
+            ("slow", "", "ops"),
+            ("flaky", "", "ops"),
+        ]
         yield client, api
 
 
@@ -194,7 +202,7 @@ async def test_an_action_runs_directly(mistral: tuple[Mistral, Api]) -> None:
 
 
 async def test_cron_triggers_environments_and_workbooks(mistral: tuple[Mistral, Api]) -> None:
-    client, _ = mistral
+    client, api = mistral
     created = await client.json(
         "cron-trigger-create", "nightly", "greet", '{"name": "night"}', "--pattern", "0 2 * * *"
     )
@@ -202,13 +210,31 @@ async def test_cron_triggers_environments_and_workbooks(mistral: tuple[Mistral, 
     assert created["Next execution time"].endswith("02:00:00")
     listed = await client.json("cron-trigger-list")
     assert [t["Name"] for t in listed] == ["nightly"]
-    await client.run("cron-trigger-delete", "nightly")
+    _, said, _ = await client.run("cron-trigger-delete", "nightly")
+    assert said.strip() == "Request to delete cron trigger nightly has been accepted."
     # Like Mistral's, the client shows an empty list as one blank row.
     assert [t["Name"] for t in await client.json("cron-trigger-list")] in ([], [""])
+    code, _, err = await client.run("cron-trigger-get", "nightly", check=False)
+    assert code == 1 and "not found" in err
+    status, _ = await api.request(
+        "GET", "/v2/cron_triggers/nightly", headers={"X-Auth-Token": client.token}
+    )
+    assert status == 404
 
-    env = client.file("env.json", json.dumps({"name": "prod", "variables": {"region": "eu"}}))
+    variables = {"region": "eu", "replicas": 3}
+    env = client.file(
+        "env.json",
+        json.dumps({"name": "prod", "description": "production", "variables": variables}),
+    )
     shown = await client.json("environment-create", env)
-    assert shown["Name"] == "prod"
+    assert (shown["Name"], shown["Description"], shown["Scope"]) == (
+        "prod",
+        "production",
+        "private",
+    )
+    assert json.loads(shown["Variables"]) == variables
+    again = await client.json("environment-get", "prod")
+    assert json.loads(again["Variables"]) == variables
 
     book = await client.json("workbook-create", client.file("wb.yaml", WORKBOOK))
     assert book["Name"] == "ops"
@@ -228,13 +254,21 @@ async def test_an_execution_is_paused_resumed_and_cancelled(
     assert cancelled["State"] == "CANCELLED"
 
 
-async def test_a_failed_task_is_rerun(mistral: tuple[Mistral, Api]) -> None:
+async def test_a_failed_task_is_rerun_with_a_new_env_and_succeeds(
+    mistral: tuple[Mistral, Api],
+) -> None:
     client, _ = mistral
     created = await client.json("execution-create", "flaky")
-    assert (await finished(client, created["ID"]))["State"] == "ERROR"
+    failed = await finished(client, created["ID"])
+    assert failed["State"] == "ERROR"
     (task,) = await client.json("task-list", created["ID"])
-    rerun = await client.json("task-rerun", task["ID"])
-    assert rerun["State"] in ("RUNNING", "ERROR")
-    assert (await finished(client, created["ID"]))["State"] == "ERROR"
+    assert task["State"] == "ERROR"
+    rerun = await client.json("task-rerun", task["ID"], "--env", '{"word": "fixed"}')
+    assert rerun["ID"] == task["ID"]
+    assert rerun["State"] != "ERROR"
+    done = await finished(client, created["ID"])
+    assert done["State"] == "SUCCESS"
+    _, output, _ = await client.run("execution-get-output", created["ID"])
+    assert json.loads(output) == {"said": "FIXED"}
     runs = await client.json("action-execution-list", task["ID"])
-    assert len(runs) == 2
+    assert [(r["Name"], r["State"], r["Accepted"]) for r in runs] == [("std.echo", "SUCCESS", True)]

@@ -141,12 +141,17 @@ async def owned(svc: Services, owner: str, execution_id: str) -> Doc:
     request=StartRequest,
     response=Started,
     status=201,
-    errors=(404,),
+    errors=(404, 409),
 )
 async def start_execution(request: web.Request) -> web.Response:
     """Start a workflow; the execution runs once the engine takes the command."""
     svc, owner = services(request), project(request)
     body = await body_as(request, StartRequest)
+    if body.id is not None:
+        taken = await svc.engine_store.executions.find_one({"_id": body.id}, {"project": 1})
+        # The engine would drop a start under another project's id: say so, as /v2 does.
+        if taken is not None and taken["project"] != owner:
+            raise ApiError(409, "conflict", f"execution id '{body.id}' is taken", "id")
     if svc.definitions.workflow(owner, body.workflow_name) is None:
         await svc.definitions.refresh()
     if svc.definitions.workflow(owner, body.workflow_name) is None:

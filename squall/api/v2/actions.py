@@ -11,14 +11,27 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.catalogue import ActionCatalogue, ActionInfo
-from schemas.base import utcnow
+from actions.catalogue import ActionCatalogue, ActionInfo, adhoc_info
+from actions.executor import WAITING
 from schemas.definitions import AdHocAction, DefinitionError, Workflow, load_actions
 from squall.api import control
 from squall.api.context import project, services
 from squall.api.errors import ApiError, not_found
 from squall.api.stored import StoredDefinitions, definition_id
-from squall.api.v2.format import answer, decoded, encoded, json_body, stamp, text_body
+from squall.api.v2.action_pages import COLUMNS as RUN_COLUMNS
+from squall.api.v2.action_pages import REFUSED as RUN_FILTERS_REFUSED
+from squall.api.v2.action_pages import Row, page_of_runs
+from squall.api.v2.format import (
+    answer,
+    decoded,
+    encoded,
+    json_body,
+    list_query,
+    page,
+    query_flag,
+    stamp,
+    text_body,
+)
 from squall.services import Services
 
 routes = web.RouteTableDef()
@@ -52,22 +65,16 @@ def _action_view(info: ActionInfo, owner: str) -> Doc:
     }
 
 
-def _signature(action: AdHocAction) -> str:
-    return ", ".join(
-        f"{p.name}={json.dumps(p.default)}" if p.has_default else p.name for p in action.input or []
-    )
-
-
 def _adhoc_view(doc: Doc) -> Doc:
     """An ad-hoc action stored as a definition (through this API or a workbook)."""
-    action = AdHocAction.model_validate(doc["body"])
+    info = adhoc_info(doc["name"], AdHocAction.model_validate(doc["body"]))
     return {
         "id": definition_id(doc["project"], "action", doc["name"]),
         "name": doc["name"],
         "namespace": "",
         "is_system": False,
-        "input": _signature(action),
-        "description": action.description or "",
+        "input": info.input,
+        "description": info.description,
         "definition": doc.get("definition") or "",
         "tags": [],
         "scope": "private",
@@ -126,16 +133,21 @@ async def create_actions(request: web.Request) -> web.Response:
 
 @routes.delete("/v2/actions/{name}")
 async def delete_action(request: web.Request) -> web.Response:
-    """Delete an ad-hoc action."""
-    owner, name = project(request), request.match_info["name"]
-    if not await StoredDefinitions(services(request).db).delete(owner, "action", name):
+    """Delete an ad-hoc action; workflows started from then on no longer find it."""
+    svc, owner, name = services(request), project(request), request.match_info["name"]
+    if not await StoredDefinitions(svc.db).delete(owner, "action", name):
         raise not_found("Action", name)
+    await svc.definitions.refresh()
     return web.Response(status=204)
 
 
 def run_view(run: Doc, task: Doc | None, workflow_name: str, owner: str, *, output: bool) -> Doc:
     """An action execution (a claim in ``action_runs``) as Mistral shows it."""
+    accepted = task is not None and Row(run, task, workflow_name).accepted
     state = run.get("state", "RUNNING")
+    if state == WAITING:
+        # Mistral shows an async action as RUNNING until its result arrives.
+        state = "RUNNING"
     view: Doc = {
         "id": run["_id"],
         "workflow_name": workflow_name,
@@ -145,10 +157,12 @@ def run_view(run: Doc, task: Doc | None, workflow_name: str, owner: str, *, outp
         "state": state,
         "state_info": None,
         "tags": None,
-        "name": run.get("action"),
+        # The task names the action it was given; the run, what the executor ran (an
+        # ad-hoc action's base).
+        "name": (task or {}).get("action") or run.get("action"),
         "description": "",
         "project_id": owner,
-        "accepted": True,
+        "accepted": accepted,
         "input": encoded(run.get("input") or {}),
         "created_at": stamp(run.get("started_at")),
         "updated_at": stamp(run.get("finished_at") or run.get("heartbeat_at")),
@@ -178,33 +192,23 @@ def _view(run: Doc, execution: Doc, owner: str, *, output: bool = True) -> Doc:
 
 async def _list(request: web.Request, task_id: str | None) -> web.Response:
     svc, owner = services(request), project(request)
-    condition: Doc = {"project": owner}
-    if task_id is not None:
-        task = await svc.engine_store.tasks.find_one({"_id": task_id, "project": owner})
-        if task is None:
-            raise not_found("Task execution", task_id)
-        condition["_id"] = task["execution_id"]
-    executions = {
-        doc["_id"]: doc
-        async for doc in svc.engine_store.executions.find(
-            condition, {"workflow_name": 1, "tasks": 1}
-        )
-    }
-    runs: Doc = {"execution_id": {"$in": list(executions)}}
-    if task_id is not None:
-        runs["task_id"] = task_id
-    limit = int(request.query.get("limit", "100") or 100)
-    cursor = svc.db["action_runs"].find(runs).sort("started_at", 1).limit(max(1, min(limit, 1000)))
-    items = [
-        _view(run, executions[run["execution_id"]], owner, output=False) async for run in cursor
-    ]
-    return answer({"action_executions": items})
+    query = list_query(request, RUN_COLUMNS, "created_at", RUN_FILTERS_REFUSED)
+    if (
+        task_id is not None
+        and await svc.engine_store.tasks.find_one({"_id": task_id, "project": owner}, {"_id": 1})
+        is None
+    ):
+        raise not_found("Task execution", task_id)
+    rows = await page_of_runs(svc, owner, query, task_id)
+    output = query_flag(request, "include_output")
+    items = [run_view(r.run, r.task, r.workflow_name, owner, output=output) for r in rows]
+    return page(request, "action_executions", items, query, len(items) == query.limit)
 
 
 @routes.get("/v2/action_executions")
 async def list_runs(request: web.Request) -> web.Response:
     """The project's action executions (optionally of one task)."""
-    return await _list(request, request.query.get("task_execution_id"))
+    return await _list(request, None)
 
 
 @routes.get("/v2/tasks/{id}/action_executions")
@@ -230,20 +234,14 @@ async def complete_run(request: web.Request) -> web.Response:
     state = body.get("state", "SUCCESS")
     if state not in ("SUCCESS", "ERROR"):
         raise ApiError(400, "invalid_input", "state must be SUCCESS or ERROR", "state")
-    if run.get("state") in ("SUCCESS", "ERROR"):
-        raise ApiError(400, "invalid_state", f"action execution {run['_id']} already finished")
     output = decoded(body.get("output"), "output")
     if isinstance(output, dict) and set(output) == {"result"}:
         output = output["result"]
     error = None if state == "SUCCESS" else json.dumps(output, default=str)
-    finished = utcnow()
-    await svc.db["action_runs"].update_one(
-        {"_id": run["_id"], "state": "RUNNING"},
-        {"$set": {"state": state, "output": output, "error": error, "finished_at": finished}},
-    )
-    await control.complete_action(svc, run, state, output, error)
-    run = {**run, "state": state, "output": output, "error": error, "finished_at": finished}
-    return answer(_view(run, execution, owner))
+    completed = await control.complete_action(svc, run, state, output, error)
+    if completed is None:
+        raise ApiError(400, "invalid_state", f"action execution {run['_id']} already finished")
+    return answer(_view(completed, execution, owner))
 
 
 async def _runner(svc: Services, owner: str, action: str) -> str:
@@ -278,7 +276,10 @@ async def run_action(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_input", "name (the action) is required", "name")
     known = {info.name for info in catalogue()}
     if action not in known:
-        raise not_found("Action", action)
+        # An ad-hoc action runs too: the engine expands its base and base-input.
+        await svc.definitions.refresh()
+        if svc.definitions.action(owner, action) is None:
+            raise not_found("Action", action)
     given = decoded(body.get("input") or {}, "input")
     params = decoded(body.get("params") or {}, "params")
     if not isinstance(given, dict) or not isinstance(params, dict):

@@ -19,10 +19,13 @@ from squall.api.v2.format import (
     answer,
     decoded,
     encoded,
+    invalid_field,
     json_body,
     list_query,
     page,
+    query_flag,
     stamp,
+    text_field,
 )
 from squall.services import Services
 
@@ -41,7 +44,10 @@ COLUMNS = {
     "task_execution_id": "parent_task_id",
     "root_execution_id": "root_execution_id",
     "workflow_id": "workflow_id",
+    "project_id": "project",
 }
+#: Mistral's execution filters on JSON documents, which Squall does not index.
+REFUSED = frozenset({"params", "input", "output", "tags", "all_projects"})
 #: Mistral's target state of ``PUT /executions/{id}`` → the control command.
 STATE_ACTIONS = {
     "PAUSED": "pause",
@@ -52,8 +58,31 @@ STATE_ACTIONS = {
 }
 
 
+def published_global(doc: Doc, variables: Doc) -> Doc:
+    """What the execution's tasks published with ``publish: global:``: its context
+    without the workflow's ``vars`` and the engine's own ``__`` entries."""
+    return {
+        k: v
+        for k, v in (doc.get("context") or {}).items()
+        if not k.startswith("__") and k not in variables
+    }
+
+
+async def _workflow_vars(svc: Services, doc: Doc) -> Doc:
+    """The ``vars`` of the workflow version the execution runs (its stored snapshot)."""
+    spec = await svc.engine_store.specs.find_one({"_id": doc.get("spec_hash")})
+    return dict(((spec or {}).get("definition") or {}).get("vars") or {})
+
+
+async def full_view(svc: Services, doc: Doc) -> Doc:
+    """An execution as Mistral's single-execution answers show it (with ``published_global``)."""
+    view = execution_view(doc)
+    view["published_global"] = encoded(published_global(doc, await _workflow_vars(svc, doc)))
+    return view
+
+
 def execution_view(doc: Doc, *, output: bool = True) -> Doc:
-    """An execution document as Mistral shows it."""
+    """An execution document as Mistral's lists show it."""
     params = {"namespace": "", "env": {}, **(doc.get("params") or {})}
     view: Doc = {
         "id": doc["_id"],
@@ -75,7 +104,6 @@ def execution_view(doc: Doc, *, output: bool = True) -> Doc:
     }
     if output:
         view["output"] = encoded(doc.get("output") or {})
-        view["published_global"] = "{}"
     return view
 
 
@@ -122,7 +150,7 @@ async def create_execution(request: web.Request) -> web.Response:
         if existing is not None:
             if existing["project"] != owner:
                 raise ApiError(409, "conflict", f"execution id '{requested_id}' is taken")
-            return answer(execution_view(existing), 201)
+            return answer(await full_view(svc, existing), 201)
     await svc.definitions.refresh()
     name = workflow_name_of(svc, owner, body)
     workflow_input = decoded(body.get("input") or {}, "input")
@@ -141,12 +169,12 @@ async def create_execution(request: web.Request) -> web.Response:
         execution_id=requested_id,
         input=workflow_input,
         params=params,
-        description=str(body.get("description") or ""),
+        description=text_field(body, "description") or "",
     )
     doc = await control.wait_for_execution(svc, execution_id, lambda d: d["state"] != "IDLE")
     if doc is None:
         return answer(_pending_view(execution_id, owner, name, workflow_input, params, body), 201)
-    return answer(execution_view(doc), 201)
+    return answer(await full_view(svc, doc), 201)
 
 
 def _pending_view(
@@ -169,31 +197,45 @@ def _pending_view(
     return execution_view(doc)
 
 
+def by_workflow_id(svc: Services, owner: str, condition: Any) -> Any:
+    """A filter on workflow ids (a value or ``{$op: operand}``) as one on workflow names."""
+    names = {
+        definition_id(owner, "workflow", n): n for p, n in svc.definitions.workflows if p == owner
+    }
+
+    def name(ident: Any) -> Any:
+        return names.get(ident, ident)
+
+    if not isinstance(condition, dict):
+        return name(condition)
+    return {
+        op: [name(v) for v in operand] if isinstance(operand, list) else name(operand)
+        for op, operand in condition.items()
+    }
+
+
 @routes.get("/v2/executions")
 async def list_executions(request: web.Request) -> web.Response:
     """The project's executions, filtered, sorted and paged as in Mistral."""
     svc, owner = services(request), project(request)
-    query = list_query(request, COLUMNS, "created_at")
-    workflow_id = query.filters.pop("workflow_id", None)
-    if isinstance(workflow_id, str):
-        query.filters["workflow_name"] = {
-            "$in": [
-                n
-                for p, n in svc.definitions.workflows
-                if p == owner and definition_id(owner, "workflow", n) == workflow_id
-            ]
-        }
-    condition: Doc = {**query.filters, "project": owner}
+    query = list_query(request, COLUMNS, "created_at", REFUSED)
+    # Another project's executions stay invisible, even when asked for by project_id.
+    clauses: list[Doc] = [query.filters, {"project": owner}]
+    if "workflow_id" in query.filters:
+        clauses.append(
+            {"workflow_name": by_workflow_id(svc, owner, query.filters.pop("workflow_id"))}
+        )
+    condition: Doc = {"$and": clauses}
     if query.marker:
         marker = await svc.engine_store.executions.find_one({"_id": query.marker, "project": owner})
         if marker is None:
             raise not_found("WorkflowExecution", query.marker)
         condition = {"$and": [condition, after_marker(marker, query.sort)]}
+    include_output = query_flag(request, "include_output")
     cursor = svc.engine_store.executions.find(condition, {"tasks": 0, "outbox": 0, "history": 0})
     cursor = cursor.sort(query.sort)
     if query.limit:
         cursor = cursor.limit(query.limit)
-    include_output = request.query.get("include_output", "").lower() == "true"
     items = [execution_view(doc, output=include_output) async for doc in cursor]
     return page(request, "executions", items, query, len(items) == query.limit)
 
@@ -201,8 +243,41 @@ async def list_executions(request: web.Request) -> web.Response:
 @routes.get("/v2/executions/{id}")
 async def get_execution(request: web.Request) -> web.Response:
     """One execution."""
-    doc = await owned_execution(services(request), project(request), request.match_info["id"])
-    return answer(execution_view(doc))
+    svc = services(request)
+    doc = await owned_execution(svc, project(request), request.match_info["id"])
+    return answer(await full_view(svc, doc))
+
+
+def _update_request(body: Doc) -> tuple[str | None, str | None, Doc | None]:
+    """The state, description and env change a ``PUT`` asks for, checked as Mistral does."""
+    state = text_field(body, "state")
+    if state is not None and state not in STATE_ACTIONS:
+        raise invalid_field("state", state, f"Allowed states are: {', '.join(STATE_ACTIONS)}")
+    description = text_field(body, "description")
+    params = decoded(body.get("params") or {}, "params")
+    if not isinstance(params, dict):
+        raise invalid_field("params", params, "Value should be a JSON object")
+    env = params.get("env") or None
+    if env is not None and not isinstance(env, dict):
+        raise invalid_field("params", params, "params.env should be a JSON object")
+    if not (state or description or env):
+        raise ApiError(
+            400,
+            "invalid_input",
+            "The property state, description, or env is not provided for update.",
+        )
+    if description and state:
+        raise ApiError(
+            400, "invalid_input", "The property description must be updated separately from state."
+        )
+    if env and state and state != "RUNNING":
+        raise ApiError(
+            400,
+            "invalid_input",
+            "The property env can only be updated when workflow execution is not running "
+            "or on resume from pause.",
+        )
+    return state, description, env
 
 
 @routes.put("/v2/executions/{id}")
@@ -211,22 +286,16 @@ async def update_execution(request: web.Request) -> web.Response:
     svc, owner = services(request), project(request)
     doc = await owned_execution(svc, owner, request.match_info["id"])
     body = await json_body(request)
-    if "description" in body and body["description"] is not None:
+    state, description, env = _update_request(body)
+    if description:
         await svc.engine_store.executions.update_one(
-            {"_id": doc["_id"]}, {"$set": {"description": str(body["description"])}}
+            {"_id": doc["_id"]}, {"$set": {"description": description}}
         )
-    params = decoded(body.get("params") or {}, "params")
-    env = params.get("env") if isinstance(params, dict) else None
-    state = body.get("state")
+        doc = {**doc, "description": description}
     if state is None:
         if env is not None:
-            await control.control(svc, doc["_id"], "resume", env=env)
-        doc = await owned_execution(svc, owner, doc["_id"])
+            doc = await _update_env(svc, doc, env)
         return answer(execution_view(doc))
-    if state not in STATE_ACTIONS:
-        raise ApiError(
-            400, "invalid_input", f"state must be one of {', '.join(STATE_ACTIONS)}", "state"
-        )
     current = ExecutionState(doc["state"])
     if current.is_final:
         raise ApiError(
@@ -246,23 +315,61 @@ async def update_execution(request: web.Request) -> web.Response:
             f"[execution_id={doc['_id']}]",
             "state",
         )
-    await control.control(svc, doc["_id"], STATE_ACTIONS[state], body.get("state_info"), env)
+    await control.control(
+        svc, doc["_id"], STATE_ACTIONS[state], text_field(body, "state_info"), env
+    )
     after = await control.wait_for_execution(svc, doc["_id"], lambda d: d["state"] == state)
     return answer(execution_view(after or doc))
 
 
-@routes.delete("/v2/executions/{id}")
-async def delete_execution(request: web.Request) -> web.Response:
-    """Delete a finished execution (or any with ``force``) and its task records."""
-    svc, owner = services(request), project(request)
-    doc = await owned_execution(svc, owner, request.match_info["id"])
-    force = request.query.get("force", "").lower() == "true"
-    if not force and not ExecutionState(doc["state"]).is_final:
+async def _update_env(svc: Services, doc: Doc, env: Doc) -> Doc:
+    """Merge ``env`` into a waiting execution's env, through the engine (which applies it
+    only while the execution is still IDLE, PAUSED or ERROR)."""
+    if not allows("update_env", ExecutionState(doc["state"])):
         raise ApiError(
             400,
             "invalid_state",
-            f"Only completed executions can be deleted; {doc['_id']} is {doc['state']} (use force)",
+            "Updating env to workflow execution is only permitted if it is in IDLE, PAUSED, "
+            "or ERROR state.",
         )
+    merged = {**((doc.get("params") or {}).get("env") or {}), **env}
+    await control.control(svc, doc["_id"], "update_env", env=env)
+    after = await control.wait_for_execution(
+        svc, doc["_id"], lambda d: (d.get("params") or {}).get("env") == merged
+    )
+    return after or doc
+
+
+async def _family(svc: Services, root: str) -> list[str]:
+    """``root`` and every execution started below it (sub-workflows), level by level."""
+    found, level = [root], [root]
+    while level:
+        cursor = svc.engine_store.executions.find(
+            {"parent_execution_id": {"$in": level}}, {"_id": 1}
+        )
+        level = [doc["_id"] async for doc in cursor]
+        found += level
+    return found
+
+
+@routes.delete("/v2/executions/{id}")
+async def delete_execution(request: web.Request) -> web.Response:
+    """Delete a finished execution (or any with ``force``) with everything it left: task
+    records, action executions and sub-workflow executions."""
+    svc, owner = services(request), project(request)
+    doc = await owned_execution(svc, owner, request.match_info["id"])
+    if not query_flag(request, "force") and not ExecutionState(doc["state"]).is_final:
+        raise ApiError(
+            400,
+            "invalid_state",
+            "Only completed executions can be deleted. Use --force to override this. "
+            f"Execution {doc['_id']} is in {doc['state']} state",
+        )
+    family = await _family(svc, doc["_id"])
+    # The execution itself goes last: a failure part way leaves it, so a retry of the
+    # delete finds and removes the rest.
+    await svc.db["action_runs"].delete_many({"execution_id": {"$in": family}})
+    await svc.engine_store.tasks.delete_many({"execution_id": {"$in": family}})
+    await svc.engine_store.executions.delete_many({"_id": {"$in": family[1:]}})
     await svc.engine_store.executions.delete_one({"_id": doc["_id"]})
-    await svc.engine_store.tasks.delete_many({"execution_id": doc["_id"]})
     return web.Response(status=204)

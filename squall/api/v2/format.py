@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +31,9 @@ OPERATORS = {
 }
 MAX_LIMIT = 1000
 RESERVED = frozenset({"marker", "limit", "sort_keys", "sort_dirs", "fields", "include_output"})
+#: Filters on times: their operands are parsed, as stored times are compared as times.
+TIMES = frozenset({"created_at", "updated_at"})
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def stamp(value: datetime | None) -> str | None:
@@ -92,42 +95,99 @@ class ListQuery:
     fields: list[str] = field(default_factory=list)
 
 
-def _filter_value(raw: str) -> Any:
+def invalid_field(name: str, value: Any, problem: str) -> ApiError:
+    """Mistral's 400 for a request field or query parameter of the wrong type or value."""
+    return ApiError(
+        400,
+        "invalid_input",
+        f"Invalid input for field/attribute {name}. Value: '{value}'. {problem}",
+        name,
+    )
+
+
+def query_int(request: web.Request, name: str, default: int) -> int:
+    """An integer query parameter, or a 400 naming it."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid_field(name, raw, "unable to convert to int") from None
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter (``true``/``false``, as WSME reads them), or a 400."""
+    raw = request.query.get(name, "false").lower()
+    if raw not in BOOLEANS:
+        raise invalid_field(name, raw, "unable to convert to boolean")
+    return BOOLEANS[raw]
+
+
+def text_field(body: Doc, name: str) -> str | None:
+    """An optional string field of a request body, or a 400 naming it."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise invalid_field(
+            name, value, f"Wrong type. Expected '<class 'str'>', got '{type(value)}'"
+        )
+    return value
+
+
+def _timestamp(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise invalid_field(name, raw, "expected a time as YYYY-MM-DD HH:MM:SS") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _filter_value(name: str, raw: str, times: frozenset[str]) -> Any:
     op, sep, rest = raw.partition(":")
     if not sep or op not in OPERATORS:
-        return raw
+        op, rest = "eq", raw
+    texts = (rest.split(",") if rest else []) if op in ("in", "nin") else [rest]
+    operands: list[Any] = [_timestamp(name, t) for t in texts] if name in times else texts
     if op in ("in", "nin"):
-        return {OPERATORS[op]: rest.split(",") if rest else []}
-    return {OPERATORS[op]: rest}
+        return {OPERATORS[op]: operands}
+    return operands[0] if op == "eq" else {OPERATORS[op]: operands[0]}
 
 
-def list_query(request: web.Request, columns: dict[str, str], default_sort: str) -> ListQuery:
-    """Parse Mistral's list parameters; ``columns`` maps API fields to stored fields."""
+def list_query(
+    request: web.Request,
+    columns: dict[str, str],
+    default_sort: str,
+    refused: frozenset[str] = frozenset(),
+) -> ListQuery:
+    """Parse Mistral's list parameters; ``columns`` maps API fields to stored fields.
+
+    ``refused`` names filters Mistral has but Squall does not support: asking for one
+    is a 400 that says so, rather than a silently unfiltered list.
+    """
     query = request.query
     parsed = ListQuery()
     for name, raw in query.items():
         if name in RESERVED or name == "project":
             continue
+        if name in refused:
+            raise ApiError(400, "invalid_input", f"filtering by {name} is not supported", name)
         if name not in columns:
-            raise ApiError(400, "invalid_input", f"unknown filter '{name}'", name)
-        parsed.filters[columns[name]] = _filter_value(raw)
+            raise ApiError(400, "invalid_input", f'Unknown argument: "{name}"', name)
+        parsed.filters[columns[name]] = _filter_value(name, raw, TIMES)
     keys = [k for k in query.get("sort_keys", default_sort).split(",") if k]
     dirs = [d for d in query.get("sort_dirs", "").split(",") if d]
     for i, key in enumerate(keys):
         if key not in columns:
-            raise ApiError(400, "invalid_input", f"cannot sort by '{key}'", "sort_keys")
+            raise invalid_field("sort_keys", key, "Unknown sort key")
         direction = dirs[i] if i < len(dirs) else (dirs[0] if dirs else "asc")
         if direction not in ("asc", "desc"):
-            raise ApiError(400, "invalid_input", f"sort direction '{direction}'", "sort_dirs")
+            raise invalid_field("sort_dirs", direction, "Value should be asc or desc")
         parsed.sort.append((columns[key], ASCENDING if direction == "asc" else DESCENDING))
     if not any(k == "_id" for k, _ in parsed.sort):
         parsed.sort.append(("_id", parsed.sort[0][1] if parsed.sort else ASCENDING))
     parsed.marker = query.get("marker") or None
-    if "limit" in query:
-        try:
-            parsed.limit = max(1, min(int(query["limit"]), MAX_LIMIT))
-        except ValueError:
-            raise ApiError(400, "invalid_input", "limit must be an integer", "limit") from None
+    if query.get("limit"):
+        parsed.limit = max(1, min(query_int(request, "limit", MAX_LIMIT), MAX_LIMIT))
     parsed.fields = [f for f in query.get("fields", "").split(",") if f]
     return parsed
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -12,12 +13,13 @@ from squall.api import control
 from squall.api.context import project, services
 from squall.api.errors import ApiError, not_found
 from squall.api.stored import definition_id
-from squall.api.v2.executions import owned_execution
+from squall.api.v2.executions import by_workflow_id, owned_execution
 from squall.api.v2.format import (
     after_marker,
     answer,
     decoded,
     encoded,
+    invalid_field,
     json_body,
     list_query,
     page,
@@ -36,7 +38,13 @@ COLUMNS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "type": "type",
+    "workflow_name": "workflow_name",
+    "workflow_id": "workflow_name",
+    "state_info": "state_info",
+    "processed": "processed",
 }
+#: Mistral's task filters on JSON documents and on fields Squall does not keep.
+REFUSED = frozenset({"tags", "result", "published", "reset", "env"})
 FINAL = ("SUCCESS", "ERROR", "CANCELLED")
 
 
@@ -89,28 +97,52 @@ async def owned_task(svc: Services, owner: str, task_id: str) -> Doc:
     return found[0]
 
 
+def _key(value: Any) -> Any:
+    # Times compare as times (filters parse them); anything else as text, as in a URL.
+    return value if isinstance(value, datetime) else str(value)
+
+
+def _before(value: Any, operand: Any) -> bool:
+    return value is not None and bool(_key(value) < _key(operand))
+
+
+def _after(value: Any, operand: Any) -> bool:
+    return value is not None and bool(_key(value) > _key(operand))
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda value, operand: bool(value == operand),
     "$ne": lambda value, operand: bool(value != operand),
     "$in": lambda value, operand: value in operand,
     "$nin": lambda value, operand: value not in operand,
-    "$gt": lambda value, operand: value is not None and str(value) > str(operand),
-    "$gte": lambda value, operand: value is not None and str(value) >= str(operand),
-    "$lt": lambda value, operand: value is not None and str(value) < str(operand),
-    "$lte": lambda value, operand: value is not None and str(value) <= str(operand),
+    "$gt": _after,
+    "$gte": lambda value, operand: value == operand or _after(value, operand),
+    "$lt": _before,
+    "$lte": lambda value, operand: value == operand or _before(value, operand),
 }
 
 
-def _holds(value: Any, condition: Any) -> bool:
+def holds(value: Any, condition: Any) -> bool:
     """Whether ``value`` satisfies one list filter (a value or ``{$op: operand}``)."""
     if not isinstance(condition, dict):
         return bool(value == condition)
     return all(_COMPARE[op](value, operand) for op, operand in condition.items())
 
 
+def _shown(doc: Doc, key: str) -> Any:
+    """A live task's field as a filter compares it (``processed`` as the URL spells it)."""
+    if key == "processed":
+        return str(doc["state"] in FINAL).lower()
+    return doc.get(key)
+
+
 async def _list(request: web.Request, extra: Doc, *, result: bool) -> web.Response:
     svc, owner = services(request), project(request)
-    query = list_query(request, COLUMNS, "created_at")
+    if "workflow_id" in request.query and "workflow_name" in request.query:
+        raise ApiError(400, "invalid_input", "filter by workflow_name or workflow_id, not both")
+    query = list_query(request, COLUMNS, "created_at", REFUSED)
+    if "workflow_id" in request.query:
+        query.filters["workflow_name"] = by_workflow_id(svc, owner, query.filters["workflow_name"])
     indexed = {k: v for k, v in query.filters.items() if k in INDEXED}
     live_filters = {k: v for k, v in query.filters.items() if k not in INDEXED}
     condition: Doc = {**indexed, **extra, "project": owner}
@@ -125,7 +157,7 @@ async def _list(request: web.Request, extra: Doc, *, result: bool) -> web.Respon
     docs = [
         doc
         for doc in await _live(svc, [doc async for doc in cursor])
-        if all(_holds(doc.get(k), v) for k, v in live_filters.items())
+        if all(holds(_shown(doc, k), v) for k, v in live_filters.items())
     ]
     if query.limit:
         docs = docs[: query.limit]
@@ -165,13 +197,15 @@ async def rerun_task(request: web.Request) -> web.Response:
     body = await json_body(request)
     if body.get("state") != "RUNNING":
         raise ApiError(400, "invalid_input", "only state RUNNING (a re-run) is supported", "state")
+    env = decoded(body.get("env"), "env") if body.get("env") else None
+    if env is not None and not isinstance(env, dict):
+        raise invalid_field("env", env, "Value should be a JSON object")
     if doc["state"] != "ERROR":
         raise ApiError(
             400,
             "invalid_state",
             f"Task {doc['_id']} is {doc['state']}; only a task in ERROR can be re-run",
         )
-    env = decoded(body.get("env"), "env") if body.get("env") else None
     reset = body.get("reset", True) is not False
     await control.rerun(svc, doc["execution_id"], doc["_id"], reset, env)
     await control.wait_for_execution(

@@ -14,6 +14,7 @@ from squall.api.errors import ApiError, not_found
 from squall.api.stored import StoredDefinitions, definition_id
 from squall.api.v2.executions import workflow_name_of
 from squall.api.v2.format import answer, decoded, encoded, json_body, stamp
+from squall.services import Services
 from triggers.timers import TimerError, next_fire_times
 
 routes = web.RouteTableDef()
@@ -148,24 +149,20 @@ def event_view(doc: Doc) -> Doc:
     }
 
 
-@routes.post("/v2/event_triggers")
-async def create_event_trigger(request: web.Request) -> web.Response:
-    """Create an event trigger: a rule matching events of type ``event`` from ``exchange``."""
-    svc, owner = services(request), project(request)
-    body = await json_body(request)
-    missing = [k for k in ("name", "exchange", "topic", "event") if not body.get(k)]
-    if missing:
-        raise ApiError(400, "invalid_input", f"missing {', '.join(missing)}", missing[0])
-    name = str(body["name"])
-    store = StoredDefinitions(svc.db)
-    if await store.get(owner, "rule", name) is not None:
-        raise ApiError(409, "conflict", f"Duplicate entry for event trigger: {name}")
-    await svc.definitions.refresh()
+#: What Mistral refuses to change in an event trigger (delete and create it instead).
+FIXED_SOURCE = ("exchange", "topic", "event")
+
+
+async def _save_event_trigger(
+    svc: Services, owner: str, name: str, body: Doc, source: dict[str, str]
+) -> Doc:
+    """Store the rule an event trigger stands for: events of type ``event`` from
+    ``exchange`` start the workflow."""
     try:
         rule = Rule.model_validate(
             {
                 "name": name,
-                "pattern": {"source": [str(body["exchange"])], "type": [str(body["event"])]},
+                "pattern": {"source": [source["exchange"]], "type": [source["event"]]},
                 "workflow": workflow_name_of(svc, owner, body),
                 "input": decoded(body.get("workflow_input") or {}, "workflow_input"),
                 "params": decoded(body.get("workflow_params") or {}, "workflow_params"),
@@ -173,12 +170,61 @@ async def create_event_trigger(request: web.Request) -> web.Response:
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    source = {k: str(body[k]) for k in ("exchange", "topic", "event")}
-    doc = await store.put(
+    doc = await StoredDefinitions(svc.db).put(
         owner, "rule", name, rule.model_dump(mode="json", by_alias=True), mistral=source
     )
     await svc.definitions.refresh()
-    return answer(event_view(doc), 201)
+    return doc
+
+
+@routes.post("/v2/event_triggers")
+async def create_event_trigger(request: web.Request) -> web.Response:
+    """Create an event trigger: a rule matching events of type ``event`` from ``exchange``."""
+    svc, owner = services(request), project(request)
+    body = await json_body(request)
+    missing = [k for k in ("name", *FIXED_SOURCE) if not body.get(k)]
+    if missing:
+        raise ApiError(400, "invalid_input", f"missing {', '.join(missing)}", missing[0])
+    name = str(body["name"])
+    if await StoredDefinitions(svc.db).get(owner, "rule", name) is not None:
+        raise ApiError(409, "conflict", f"Duplicate entry for event trigger: {name}")
+    await svc.definitions.refresh()
+    source = {k: str(body[k]) for k in FIXED_SOURCE}
+    return answer(event_view(await _save_event_trigger(svc, owner, name, body, source)), 201)
+
+
+@routes.put("/v2/event_triggers/{id}")
+async def update_event_trigger(request: web.Request) -> web.Response:
+    """Change the workflow an event trigger starts, or its input or params (Mistral
+    refuses changes to exchange, topic and event, and so does Squall)."""
+    svc, owner = services(request), project(request)
+    body = await json_body(request)
+    if any(body.get(k) for k in FIXED_SOURCE):
+        raise ApiError(
+            400, "invalid_input", f"Can not update fields {list(FIXED_SOURCE)} of event trigger."
+        )
+    doc = await _event_trigger(svc, owner, request.match_info["id"])
+    if body.get("name") not in (None, doc["name"]):
+        raise ApiError(400, "invalid_input", "an event trigger cannot be renamed", "name")
+    rule = Rule.model_validate(doc["body"])
+    await svc.definitions.refresh()
+    merged = {
+        "workflow_name": rule.workflow,
+        "workflow_input": rule.input,
+        "workflow_params": rule.params,
+        **{k: v for k, v in body.items() if v is not None},
+    }
+    if body.get("workflow_id"):
+        merged.pop("workflow_name")
+    updated = await _save_event_trigger(svc, owner, doc["name"], merged, doc["mistral"])
+    return answer(event_view(updated))
+
+
+async def _event_trigger(svc: Services, owner: str, ident: str) -> Doc:
+    doc = await StoredDefinitions(svc.db).by_id(owner, "rule", ident)
+    if doc is None or not doc.get("mistral"):
+        raise not_found("Event trigger", ident)
+    return doc
 
 
 @routes.get("/v2/event_triggers")
@@ -191,21 +237,15 @@ async def list_event_triggers(request: web.Request) -> web.Response:
 @routes.get("/v2/event_triggers/{id}")
 async def get_event_trigger(request: web.Request) -> web.Response:
     """One event trigger by id or name."""
-    ident = request.match_info["id"]
-    doc = await StoredDefinitions(services(request).db).by_id(project(request), "rule", ident)
-    if doc is None or not doc.get("mistral"):
-        raise not_found("Event trigger", ident)
-    return answer(event_view(doc))
+    svc = services(request)
+    return answer(event_view(await _event_trigger(svc, project(request), request.match_info["id"])))
 
 
 @routes.delete("/v2/event_triggers/{id}")
 async def delete_event_trigger(request: web.Request) -> web.Response:
     """Delete an event trigger."""
     svc, owner = services(request), project(request)
-    store = StoredDefinitions(svc.db)
-    doc = await store.by_id(owner, "rule", request.match_info["id"])
-    if doc is None or not doc.get("mistral"):
-        raise not_found("Event trigger", request.match_info["id"])
-    await store.delete(owner, "rule", doc["name"])
+    doc = await _event_trigger(svc, owner, request.match_info["id"])
+    await StoredDefinitions(svc.db).delete(owner, "rule", doc["name"])
     await svc.definitions.refresh()
     return web.Response(status=204)
