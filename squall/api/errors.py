@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from bson.errors import InvalidDocument
 from pydantic import ValidationError
 
 from schemas.errors import ErrorBody
@@ -61,6 +62,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return json_error(exc.status, exc.body, mistral)
+    except (InvalidDocument, OverflowError, UnicodeEncodeError) as exc:
+        # Input that passed validation but that BSON cannot hold (a key with a NUL byte,
+        # an integer wider than 8 bytes, a lone surrogate): the client's to fix.
+        body = ErrorBody(code="invalid_request", message=f"body: cannot be stored: {exc}")
+        return json_error(400, body, mistral)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

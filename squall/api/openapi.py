@@ -3,26 +3,28 @@
 Handlers register through a ``Registry`` (``@registry.route(...)``) that records the
 method, path, summary, request, query and response models and error codes next to
 the handler; ``openapi_document`` turns those records into the document served at
-``/openapi.json``. Routes registered elsewhere (Mistral's ``/v2``) appear by path and
-method with their handler's summary, so every endpoint is at least listed.
+``/openapi.json``. Routes registered elsewhere (Mistral's ``/v2``, Keystone's ``/v3``)
+take their description from ``squall.api.openstack_spec``; any other route appears by
+path and method with its handler's summary, so every endpoint is at least listed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from schemas.errors import ErrorBody
+from squall.api.endpoint import TAGS, Body, Endpoint, Handler, tag_of
+from squall.api.openstack_spec import OPERATIONS
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+__all__ = ["REASONS", "Endpoint", "Registry", "openapi_document"]
+
 Doc = dict[str, Any]
-Body = Literal["json", "yaml", "any"]
 
 #: Why a status is answered, for error codes an endpoint declares.
 REASONS = {
@@ -33,27 +35,11 @@ REASONS = {
     409: "conflicts with an existing resource",
     413: "request body too large",
     502: "the event bus did not acknowledge",
+    504: "the engine did not answer in time",
 }
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 _REF = "#/components/schemas/{model}"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One documented operation."""
-
-    method: str
-    path: str
-    summary: str
-    handler: Handler | None = None
-    request: type[BaseModel] | None = None
-    body: Body = "json"
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    tag: str = "v1"
-    public: bool = False
+_MEDIA = {"yaml": "application/yaml", "text": "text/plain"}
 
 
 @dataclass
@@ -91,7 +77,7 @@ class Registry:
                     response=response,
                     status=status,
                     errors=tuple(errors),
-                    tag=path.strip("/").split("/")[0] or "root",
+                    tag=tag_of(path),
                     public=public,
                 )
             )
@@ -107,8 +93,9 @@ class Registry:
 
 
 def _models(endpoints: list[Endpoint]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
-    found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorBody, "serialization"): None}
+    found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for e in endpoints:
+        found[(e.fault, "serialization")] = None
         if e.request is not None:
             found[(e.request, "validation")] = None
         if e.response is not None:
@@ -120,6 +107,19 @@ def _json(schema: Doc) -> Doc:
     return {"application/json": {"schema": schema}}
 
 
+def _query_schema(schema: Doc) -> Doc:
+    """A parameter's schema without ``null``: an absent parameter is how a query says none."""
+    kept = {k: v for k, v in schema.items() if k != "title"}
+    options = [s for s in kept.pop("anyOf", []) if s.get("type") != "null"]
+    if len(options) == 1:
+        kept.update(options[0])
+    elif options:
+        kept["anyOf"] = options
+    if kept.get("default", 0) is None:
+        del kept["default"]
+    return kept
+
+
 def _parameters(endpoint: Endpoint, schemas: Doc) -> list[Doc]:
     params: list[Doc] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -129,28 +129,42 @@ def _parameters(endpoint: Endpoint, schemas: Doc) -> list[Doc]:
         props = endpoint.query.model_json_schema(ref_template=_REF)
         required = set(props.get("required", []))
         for name, schema in props.get("properties", {}).items():
-            params.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": name in required,
-                    "schema": {k: v for k, v in schema.items() if k != "title"},
-                }
-            )
+            param: Doc = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": _query_schema(schema),
+            }
+            if "description" in schema:
+                param["description"] = schema["description"]
+            params.append(param)
         schemas.update(props.get("$defs", {}))
     return params
 
 
+def _request_body(endpoint: Endpoint, refs: dict[Any, Doc]) -> Doc | None:
+    if endpoint.request is not None:
+        content = _json(refs[(endpoint.request, "validation")])
+        return {"required": True, "content": content}
+    if endpoint.body in _MEDIA:
+        content = {_MEDIA[endpoint.body]: {"schema": {"type": "string"}}}
+        return {"required": True, "content": content}
+    if endpoint.body == "any" and endpoint.method in ("POST", "PUT", "PATCH"):
+        return {"required": False, "content": _json({})}
+    return None
+
+
 def _operation(endpoint: Endpoint, refs: dict[Any, Doc], schemas: Doc) -> Doc:
-    error = refs[(ErrorBody, "serialization")]
+    error = refs[(endpoint.fault, "serialization")]
     ok: Doc = {"description": endpoint.summary}
     if endpoint.response is not None:
         ok["content"] = _json(refs[(endpoint.response, "serialization")])
     responses: Doc = {str(endpoint.status): ok}
     codes = set(endpoint.errors)
-    if endpoint.request is not None or endpoint.query is not None or endpoint.body != "json":
+    body = _request_body(endpoint, refs)
+    if body is not None or endpoint.query is not None:
         codes.add(400)
-    if not endpoint.public and endpoint.tag != "v2":
+    if not endpoint.public:
         codes.update((401, 403))
     for code in sorted(codes):
         responses[str(code)] = {"description": REASONS.get(code, "error"), "content": _json(error)}
@@ -166,39 +180,34 @@ def _operation(endpoint: Endpoint, refs: dict[Any, Doc], schemas: Doc) -> Doc:
     parameters = _parameters(endpoint, schemas)
     if parameters:
         operation["parameters"] = parameters
-    if endpoint.request is not None:
-        content = _json(refs[(endpoint.request, "validation")])
-        operation["requestBody"] = {"required": True, "content": content}
-    elif endpoint.body == "yaml":
-        content = {"application/yaml": {"schema": {"type": "string"}}}
-        operation["requestBody"] = {"required": True, "content": content}
-    elif endpoint.body == "any" and endpoint.method in ("POST", "PUT", "PATCH"):
-        content = {"application/json": {"schema": {}}}
-        operation["requestBody"] = {"required": False, "content": content}
+    if body is not None:
+        operation["requestBody"] = body
     return operation
 
 
 def _described(routes: Iterable[web.AbstractRoute], known: set[tuple[str, str]]) -> list[Endpoint]:
-    """Endpoints for routes nobody documented: by path and method, summary from the docstring."""
+    """Endpoints for routes not in the registry: from ``OPERATIONS``, or by path and method."""
     found: list[Endpoint] = []
     for route in routes:
         info = route.resource.get_info() if route.resource is not None else {}
         path = info.get("path") or info.get("formatter")
         if not path or route.method in ("HEAD", "*") or (route.method, path) in known:
             continue
+        key = (route.method, path)
+        known.add(key)
+        if key in OPERATIONS:
+            found.append(OPERATIONS[key])
+            continue
         doc = (route.handler.__doc__ or "").strip().splitlines()
-        summary = doc[0] if doc else f"{route.method} {path}"
         found.append(
             Endpoint(
                 method=route.method,
                 path=path,
-                summary=summary,
+                summary=doc[0] if doc else f"{route.method} {path}",
                 body="any",
-                tag=path.strip("/").split("/")[0] or "root",
-                public=path == "/v2",
+                tag=tag_of(path),
             )
         )
-        known.add((route.method, path))
     return found
 
 
@@ -221,17 +230,27 @@ def openapi_document(
         paths.setdefault(_PARAM.sub(r"{\1}", endpoint.path), {})[endpoint.method.lower()] = (
             operation
         )
+    used = {e.tag for e in documented}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": title,
             "version": version,
             "description": "Squall's own API under /v1, Mistral's v2 API under /v2, webhooks.",
+            "license": {"name": "Apache 2.0", "identifier": "Apache-2.0"},
         },
+        "servers": [{"url": "/", "description": "the server that answered this document"}],
+        "tags": [
+            {"name": name, "description": text} for name, text in TAGS.items() if name in used
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                # Mistral's clients send their (Keystone) token in this header.
+                "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+            },
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"token": []}],
     }
