@@ -36,7 +36,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from engine.evaluations import purge_expired
 from engine.rules import REPLAY_RULES_ATTRIBUTE, Evaluation, RuleSet
 from schemas import CloudEvent
-from schemas.base import utcnow
+from schemas.base import as_utc, utcnow
 from schemas.bus import Outbound, Publisher, Topics
 from schemas.ids import derive_id
 from schemas.replays import ReplayProgress, ReplayRequest
@@ -184,7 +184,9 @@ class Replayer:
         doc = await self.replays.find_one({"_id": replay_id})
         if doc is None or doc["project"] != project:
             return None
-        return ReplayProgress.model_validate({**doc, "id": doc["_id"]})
+        cursor = doc.get("cursor")
+        position = as_utc(cursor["received_at"]) if cursor else None
+        return ReplayProgress.model_validate({**doc, "id": doc["_id"], "position": position})
 
     async def wait(self) -> None:
         """Wait for the replays this process runs (used at shutdown and in tests)."""

@@ -59,5 +59,8 @@ class ReplayProgress(BaseModel):
     lease_until: datetime | None = None
     progressed_at: datetime | None = None
     resumes: int = 0
+    #: When the last event scanned was received: how far through the requested time
+    #: range the replay has got (None before the first page).
+    position: datetime | None = None
     #: Dry run only: per event, the rules that would fire (the first ``RESULTS_SHOWN``).
     results: list[dict[str, Any]] = Field(default_factory=list)

@@ -25,6 +25,7 @@ from engine.rules import RuleSet
 from schemas.base import utcnow
 from schemas.definitions import AdHocAction, DefinitionsFile, Issue, Rule, Timer, Workflow
 from schemas.definitions.hooks import Hook
+from schemas.definitions.located import load_located
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,14 @@ class ApplyReport:
     removed: list[str] = field(default_factory=list)
 
 
-def check_references(definitions: DefinitionsFile, filename: str) -> list[Issue]:
-    """Problems the models alone cannot see: rule patterns and expression syntax."""
+def check_references(
+    definitions: DefinitionsFile, filename: str, text: str | None = None
+) -> list[Issue]:
+    """Problems the models alone cannot see: rule patterns and expression syntax.
+
+    These checks see the models, not the YAML; given the ``text`` they were loaded
+    from, each problem is placed at the line and column where its path was written.
+    """
     issues = []
     for name, rule in definitions.rules.items():
         for where, pattern in rule.event_patterns().items():
@@ -71,7 +78,10 @@ def check_references(definitions: DefinitionsFile, filename: str) -> list[Issue]
     for name, workflow in definitions.workflows.items():
         for problem in validate_expressions(workflow.model_dump(mode="json", by_alias=True)):
             issues.append(Issue(filename, 1, 1, f"workflows.{name}", problem))
-    return issues
+    if text is None or not issues:
+        return issues
+    located = load_located(text, filename)
+    return [located.place(issue) for issue in issues]
 
 
 class DefinitionsStore:

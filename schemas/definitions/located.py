@@ -7,7 +7,7 @@ keys (which ``safe_load`` silently collapses) and report every problem with its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -28,11 +28,15 @@ def format_path(path: Path) -> str:
     """Render a path for people: ``('tasks', 't', 'on-success', 1)`` → ``tasks.t.on-success[1]``."""
     text = ""
     for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
+        text += _piece(part, first=not text)
     return text
+
+
+def _piece(part: str | int, *, first: bool) -> str:
+    """How ``format_path`` writes one part, ``first`` when nothing was written before."""
+    if isinstance(part, int):
+        return f"[{part}]"
+    return part if first else f".{part}"
 
 
 @dataclass
@@ -55,6 +59,46 @@ class Located:
         """
         line, column = self._position(path, at_key=at_key)
         return Issue(self.filename, line, column, format_path(path), message)
+
+    def place(self, issue: Issue) -> Issue:
+        """``issue`` moved to where its path was written in this document.
+
+        For problems found after loading (rule patterns, expression syntax), which
+        know only the dotted path: a written scalar gets its value's position; a
+        mapping or list, or a path deeper than what was written, gets the key that
+        opens it (a block mapping's value starts only at its first key).
+        """
+        path, exact = self.resolve(issue.path)
+        value = self.data
+        for part in path:
+            value = value[part]
+        at_key = not exact or isinstance(value, dict | list)
+        line, column = self._position(path, at_key=at_key)
+        return replace(issue, line=line, column=column)
+
+    def resolve(self, text: str) -> tuple[Path, bool]:
+        """The written path that ``text`` (as ``format_path`` renders it) names, or its
+        longest written prefix; and whether it names all of ``text``.
+
+        Keys may themselves hold dots or brackets, so every key that fits is followed
+        and the path that accounts for the most of ``text`` wins.
+        """
+        best: tuple[int, Path] = (0, ())
+        pending: list[tuple[int, Path, Any]] = [(0, (), self.data)]
+        while pending:
+            used, path, value = pending.pop()
+            best = max(best, (used, path), key=lambda found: found[0])
+            parts: Any = ()
+            if isinstance(value, dict):
+                parts = value.items()
+            elif isinstance(value, list):
+                parts = enumerate(value)
+            for part, child in parts:
+                piece = _piece(part, first=not used)
+                end = used + len(piece)
+                if text.startswith(piece, used) and (end == len(text) or text[end] in ".["):
+                    pending.append((end, (*path, part), child))
+        return best[1], best[0] == len(text)
 
     def _position(self, path: Path, *, at_key: bool) -> tuple[int, int]:
         probe = path

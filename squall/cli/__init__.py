@@ -8,13 +8,11 @@ import json
 import logging
 import signal
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from schemas.definitions import DefinitionError, load_definitions
-from squall.cli.remote import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from squall.cli.remote import EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from squall.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("squall")
@@ -37,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="squall", description=__doc__)
+    parser = argparse.ArgumentParser(prog="squall", description=__doc__, epilog=EXIT_CODES)
     sub = parser.add_subparsers(metavar="COMMAND")
 
     dev = sub.add_parser("dev", help="run everything with embedded Kafka and MongoDB")
@@ -144,7 +142,7 @@ def _dev(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     from urllib.parse import urlencode
 
-    from squall.cli.remote import base_url, headers
+    from squall.cli.remote import RemoteError, base_url, call, fail
 
     url = base_url(args.url)
     try:
@@ -153,32 +151,23 @@ def _apply(args: argparse.Namespace) -> int:
         print(f"squall: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     query = {"filename": args.file.name} | ({"project": args.project} if args.project else {})
-    request = urllib.request.Request(
-        f"{url}/v1/apply?{urlencode(query)}",
-        data=text.encode(),
-        headers=headers("application/yaml"),
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            report = json.load(response)
-    except urllib.error.HTTPError as exc:
-        body = json.load(exc)
-        print(f"squall: {body.get('message', exc.reason)}", file=sys.stderr)
-        for issue in body.get("details") or []:
+        report = call(url, "POST", f"/v1/apply?{urlencode(query)}", yaml_text=text)
+    except RemoteError as exc:
+        code = fail(exc)
+        for issue in exc.details:
             print(
-                f"  {issue['file']}:{issue['line']}:{issue['column']}: "
-                f"{issue['path']}: {issue['message']}",
+                f"  {issue.get('file')}:{issue.get('line')}:{issue.get('column')}: "
+                f"{issue.get('path')}: {issue.get('message')}",
                 file=sys.stderr,
             )
-        return EXIT_FAILED
-    except urllib.error.URLError as exc:
-        print(f"squall: cannot reach the API at {url}: {exc.reason}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return code
     for kind, names in sorted(report["applied"].items()):
         print(f"{kind}: {', '.join(names)}")
     for removed in report["removed"]:
-        print(f"removed: {removed}")
+        # The server names each as ``project/kind/name``.
+        _, kind, name = removed.split("/", 2)
+        print(f"removed {kind}: {name}")
     return EXIT_OK
 
 
@@ -188,15 +177,17 @@ def _validate(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
         try:
-            definitions = load_definitions(path.read_text(), str(path))
+            text = path.read_text()
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             failed = True
             continue
+        try:
+            definitions = load_definitions(text, str(path))
         except DefinitionError as exc:
             issues = exc.issues
         else:
-            issues = check_references(definitions, str(path))
+            issues = check_references(definitions, str(path), text)
         for issue in issues:
             print(f"{issue.file}:{issue.line}:{issue.column}: {issue.path}: {issue.message}")
         failed = failed or bool(issues)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
 from typing import Any
+from urllib.parse import quote
 
-from squall.cli.remote import EXIT_FAILED, EXIT_OK, RemoteError, base_url, call, emit, fail
+from squall.cli import watch
+from squall.cli.remote import EXIT_OK, EXIT_USAGE, RemoteError, base_url, call, emit, fail
 
 COLUMNS = ["id", "workflow_name", "state", "created_at", "updated_at"]
-FINAL = ("SUCCESS", "ERROR", "CANCELLED")
 #: ``squall execution pause ID`` → the Mistral state ``PUT /v2/executions`` is given.
 STATES = {"pause": "PAUSED", "resume": "RUNNING", "cancel": "CANCELLED"}
 
@@ -39,16 +40,22 @@ def add_parser(sub: Any) -> None:
     listing.add_argument("--workflow", default=None)
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(func=_list)
-    watch = command("watch", "print state changes until the execution ends")
-    watch.add_argument("id")
-    watch.add_argument("--interval", type=float, default=0.5)
-    watch.set_defaults(func=_watch)
+    follow = command(
+        "watch",
+        "show task states live until the execution ends; exit 0 on SUCCESS, "
+        f"{watch.EXIT_BY_STATE['ERROR']} on ERROR, {watch.EXIT_BY_STATE['CANCELLED']} "
+        "on CANCELLED",
+    )
+    follow.add_argument("id")
+    follow.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+    follow.set_defaults(func=_watch)
     for name in STATES:
         steer = command(name, f"{name} an execution")
         steer.add_argument("id")
         steer.set_defaults(func=_steer, state=STATES[name])
     rerun = command("rerun", "re-run a failed task")
     rerun.add_argument("task_id")
+    rerun.add_argument("--env", default=None, help="JSON object: the execution's new env")
     rerun.set_defaults(func=_rerun)
 
 
@@ -56,12 +63,23 @@ def _show(args: argparse.Namespace, view: dict[str, Any]) -> None:
     emit(view, args.json, COLUMNS)
 
 
-def _start(args: argparse.Namespace) -> int:
+def _json_object(option: str, text: str) -> dict[str, Any] | None:
+    """``text`` as a JSON object, or None after saying on stderr why it is not one."""
     try:
-        given = json.loads(args.input)
+        given = json.loads(text)
     except ValueError as exc:
-        print(f"squall: --input is not JSON: {exc}")
-        return 2
+        print(f"squall: {option} is not JSON: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(given, dict):
+        print(f"squall: {option} must be a JSON object, got {text!r}", file=sys.stderr)
+        return None
+    return given
+
+
+def _start(args: argparse.Namespace) -> int:
+    given = _json_object("--input", args.input)
+    if given is None:
+        return EXIT_USAGE
     body = {"workflow_name": args.workflow, "input": given}
     if args.id:
         body["id"] = args.id
@@ -74,7 +92,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _get(args: argparse.Namespace) -> int:
     try:
-        _show(args, call(base_url(args.url), "GET", f"/v2/executions/{args.id}"))
+        _show(args, call(base_url(args.url), "GET", f"/v2/executions/{quote(args.id)}"))
     except RemoteError as exc:
         return fail(exc)
     return EXIT_OK
@@ -95,23 +113,21 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    url, last = base_url(args.url), None
+    url = base_url(args.url)
+    mode = "json" if args.json else "tty" if sys.stdout.isatty() else "lines"
     try:
-        while True:
-            view = call(url, "GET", f"/v2/executions/{args.id}")
-            if view["state"] != last:
-                last = view["state"]
-                print(json.dumps(view) if args.json else f"{view['updated_at']}  {last}")
-            if last in FINAL:
-                return EXIT_OK if last == "SUCCESS" else EXIT_FAILED
-            time.sleep(args.interval)
+        return watch.watch(
+            lambda: watch.poll(url, args.id), sys.stdout, mode=mode, interval=args.interval
+        )
     except RemoteError as exc:
         return fail(exc)
 
 
 def _steer(args: argparse.Namespace) -> int:
     try:
-        view = call(base_url(args.url), "PUT", f"/v2/executions/{args.id}", {"state": args.state})
+        view = call(
+            base_url(args.url), "PUT", f"/v2/executions/{quote(args.id)}", {"state": args.state}
+        )
     except RemoteError as exc:
         return fail(exc)
     _show(args, view)
@@ -119,8 +135,14 @@ def _steer(args: argparse.Namespace) -> int:
 
 
 def _rerun(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"state": "RUNNING"}
+    if args.env is not None:
+        env = _json_object("--env", args.env)
+        if env is None:
+            return EXIT_USAGE
+        body["env"] = env
     try:
-        view = call(base_url(args.url), "PUT", f"/v2/tasks/{args.task_id}", {"state": "RUNNING"})
+        view = call(base_url(args.url), "PUT", f"/v2/tasks/{quote(args.task_id)}", body)
     except RemoteError as exc:
         return fail(exc)
     emit(view, args.json, ["id", "name", "state", "workflow_execution_id"])

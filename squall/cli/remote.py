@@ -12,14 +12,26 @@ from typing import Any
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 #: A 404 gets its own exit code so scripts can tell "no such thing" from other failures.
 EXIT_NOT_FOUND = 4
+#: ``execution watch``: the execution was cancelled (ERROR is ``EXIT_FAILED``).
+EXIT_CANCELLED = 5
+#: What ``squall --help`` says of the exit codes: scripts rely on them.
+EXIT_CODES = (
+    "exit codes: 0 done; 1 refused or failed (a watched execution ended in ERROR); "
+    "2 bad usage or input; 3 the API or MongoDB is unreachable; 4 not found; "
+    "5 a watched execution was cancelled"
+)
 
 
 class RemoteError(Exception):
     """A request failed; ``code`` is the exit code the CLI returns."""
 
-    def __init__(self, message: str, code: int) -> None:
+    def __init__(
+        self, message: str, code: int, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
+        #: Per-problem entries of a refused definitions file (file, line, column, path).
+        self.details = details or []
 
 
 def base_url(given: str | None) -> str:
@@ -43,10 +55,18 @@ def headers(content_type: str = "application/json") -> dict[str, str]:
     return found
 
 
-def call(url: str, method: str, path: str, body: Any = None) -> Any:
-    """One JSON request with the token from ``SQUALL_TOKEN``; raises RemoteError."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url + path, data=data, headers=headers(), method=method)
+def call(
+    url: str, method: str, path: str, body: Any = None, *, yaml_text: str | None = None
+) -> Any:
+    """One request with the token from ``SQUALL_TOKEN``: ``body`` sent as JSON, or
+    ``yaml_text`` as YAML; the JSON answer. Raises RemoteError."""
+    if yaml_text is not None:
+        data: bytes | None = yaml_text.encode()
+        sent = headers("application/yaml")
+    else:
+        data = json.dumps(body).encode() if body is not None else None
+        sent = headers()
+    request = urllib.request.Request(url + path, data=data, headers=sent, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()
@@ -57,7 +77,8 @@ def call(url: str, method: str, path: str, body: Any = None) -> Any:
             payload = {}
         message = payload.get("message") or payload.get("faultstring") or exc.reason
         code = EXIT_NOT_FOUND if exc.code == 404 else EXIT_FAILED
-        raise RemoteError(f"{message} (HTTP {exc.code})", code) from None
+        details = payload.get("details") if isinstance(payload.get("details"), list) else None
+        raise RemoteError(f"{message} (HTTP {exc.code})", code, details) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise RemoteError(f"cannot reach the API at {url}: {reason}", EXIT_UNREACHABLE) from None

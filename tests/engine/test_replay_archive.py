@@ -68,6 +68,9 @@ async def test_a_replay_resends_the_range_marked_with_its_replay_id(db: Db) -> N
     await archived(db, [alert("old")], hours_ago=5)
     progress, recorder = await replay(db, window())
     assert (progress.state, progress.scanned, progress.published) == ("done", 3, 3)
+    # How far through the range it got: the last scanned event's arrival, an hour ago.
+    assert progress.position is not None
+    assert abs(progress.position - (utcnow() - timedelta(hours=1))) < timedelta(minutes=1)
     sent = [decode_event(m.value) for m in recorder.sent]
     assert all(m.topic == TOPICS.events for m in recorder.sent)
     assert sorted(e.model_extra["replayof"] for e in sent if e.model_extra) == sorted(

@@ -52,7 +52,7 @@ async def apply(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_request", "body: expected UTF-8 YAML text") from None
     except DefinitionError as exc:
         raise invalid_definitions(exc.issues) from None
-    problems = check_references(definitions, filename)
+    problems = check_references(definitions, filename, text)
     if problems:
         raise invalid_definitions(problems)
     try:

@@ -125,3 +125,27 @@ async def test_another_projects_definitions_are_invisible(api: Api) -> None:
         assert status == 404
     status, _ = await api.request("GET", "/v1/rules/mine")
     assert status == 200
+
+
+async def test_apply_places_a_bad_pattern_at_the_line_it_was_written(api: Api) -> None:
+    text = "\n".join(
+        [
+            "version: '2.0'",
+            "name: placed",
+            "rules:",
+            "  noisy:",
+            "    workflow: scale_out",
+            "    pattern:",
+            "      source: [{prefix: 1}]",
+        ]
+    )
+    status, body = await api.request(
+        "POST",
+        "/v1/apply?filename=rules.yaml",
+        data=text,
+        headers={"Content-Type": "application/yaml"},
+    )
+    assert status == 400, body
+    (issue,) = body["details"]
+    assert issue["path"].startswith("rules.noisy.pattern.source")
+    assert (issue["file"], issue["line"]) == ("rules.yaml", 7)

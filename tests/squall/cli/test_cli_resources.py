@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from squall.settings import Settings
 from tests.harness import wait_for
 from tests.squall.api.api_support import make_token, secured, squall
+from tests.squall.cli.cli_support import run
 from tests.squall.cli.test_cli_remote import cli
 
-DEFINITIONS = """\
+RULE = """\
+rules:
+  on_ping: {pattern: {type: [ping]}, workflow: power_off}
+"""
+DEFINITIONS = (
+    """\
 version: '2.0'
 name: ops
 workflows:
@@ -19,11 +30,11 @@ workflows:
         action: std.noop
 hooks:
   alerts: {adapter: alertmanager, secret: "very-secret-1"}
-rules:
-  on_ping: {pattern: {type: [ping]}, workflow: power_off}
 timers:
   evening: {cron: "0 20 * * 1-5", timezone: Europe/Paris, workflow: power_off}
 """
+    + RULE
+)
 
 
 async def test_definitions_are_listed_shown_and_deleted(settings: Settings) -> None:
@@ -86,3 +97,66 @@ async def test_events_are_published_listed_and_shown(settings: Settings) -> None
         assert code == 2 and "JSON" in err
         code, _, _ = await cli(settings, "event", "get", "no-such-event", **env)
         assert code == 4
+
+
+async def test_reapplying_a_trimmed_file_removes_what_it_dropped(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full, trimmed = tmp_path / "ops.yaml", tmp_path / "ops-trimmed.yaml"
+    full.write_text(DEFINITIONS)
+    trimmed.write_text(DEFINITIONS.replace(RULE, ""))
+    async with squall(settings) as api:
+        code, out, err = await run(capsys, "apply", "-f", str(full), "--url", api.base)
+        assert code == 0, err
+        assert "rule: on_ping" in out.splitlines()
+        code, out, err = await run(capsys, "apply", "-f", str(trimmed), "--url", api.base)
+        assert code == 0, err
+        assert "removed rule: on_ping" in out.splitlines()
+        assert "rule: on_ping" not in out.splitlines()
+        code, _, err = await run(capsys, "rule", "get", "on_ping", "--url", api.base)
+        assert code == 4 and "on_ping" in err
+        code, out, _ = await run(capsys, "rule", "list", "--url", api.base)
+        assert code == 0 and "on_ping" not in out
+
+
+async def test_workflows_hooks_and_timers_are_deleted(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with squall(settings) as api:
+        await api.apply(DEFINITIONS.replace(RULE, ""))
+        for kind, name in [("timer", "evening"), ("hook", "alerts"), ("workflow", "power_off")]:
+            code, out, err = await run(capsys, kind, "delete", name, "--url", api.base)
+            assert code == 0, err
+            assert out.splitlines()[1].split() == [kind, name]
+            code, _, err = await run(capsys, kind, "get", name, "--url", api.base)
+            assert code == 4, (kind, err)
+            code, out, _ = await run(capsys, kind, "list", "--url", api.base, "--json")
+            assert code == 0 and name not in out
+            code, _, err = await run(capsys, kind, "delete", name, "--url", api.base)
+            assert code == 4, (kind, err)
+
+
+async def test_apply_names_the_line_of_a_refused_rule_and_a_broken_proxy_is_no_crash(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    block_rule = (
+        "rules:\n  on_ping:\n    pattern: {type: [ping]}\n"
+        "    workflow: power_off\n    condition: <% $.data. %>\n"
+    )
+    bad.write_text(DEFINITIONS.replace(RULE, block_rule))
+    line = bad.read_text().splitlines().index("  on_ping:") + 1
+    async with squall(settings) as api:
+        code, _, err = await run(capsys, "apply", "-f", str(bad), "--url", api.base)
+    assert code == 1
+    assert f"bad.yaml:{line}:" in err and "HTTP 400" in err
+
+    async def gateway_error(_: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>")
+
+    app = web.Application()
+    app.router.add_post("/v1/apply", gateway_error)
+    async with TestServer(app, host="127.0.0.1") as proxy:
+        url = str(proxy.make_url("")).rstrip("/")
+        code, _, err = await run(capsys, "apply", "-f", str(bad), "--url", url)
+    assert code == 1 and "HTTP 502" in err
