@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
@@ -58,7 +59,7 @@ STATE_ACTIONS = {
 }
 
 
-def published_global(doc: Doc, variables: Doc) -> Doc:
+def published_global(doc: Doc, variables: Collection[str]) -> Doc:
     """What the execution's tasks published with ``publish: global:``: its context
     without the workflow's ``vars`` and the engine's own ``__`` entries."""
     return {
@@ -68,10 +69,24 @@ def published_global(doc: Doc, variables: Doc) -> Doc:
     }
 
 
-async def _workflow_vars(svc: Services, doc: Doc) -> Doc:
-    """The ``vars`` of the workflow version the execution runs (its stored snapshot)."""
-    spec = await svc.engine_store.specs.find_one({"_id": doc.get("spec_hash")})
-    return dict(((spec or {}).get("definition") or {}).get("vars") or {})
+#: Names of each workflow version's ``vars``, by snapshot hash. A snapshot never
+#: changes, so each process reads one once instead of on every GET.
+_VARS: dict[str, frozenset[str]] = {}
+_VARS_KEPT = 1024
+
+
+async def _workflow_vars(svc: Services, doc: Doc) -> frozenset[str]:
+    """The names of the ``vars`` of the workflow version the execution runs."""
+    key = doc.get("spec_hash")
+    if key in _VARS:
+        return _VARS[key]
+    spec = await svc.engine_store.specs.find_one({"_id": key})
+    names = frozenset(((spec or {}).get("definition") or {}).get("vars") or {})
+    if spec is not None and isinstance(key, str):
+        if len(_VARS) >= _VARS_KEPT:
+            _VARS.pop(next(iter(_VARS)))
+        _VARS[key] = names
+    return names
 
 
 async def full_view(svc: Services, doc: Doc) -> Doc:
