@@ -47,10 +47,13 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: the kernel sends SIGTERM to the child
-    # when its parent dies, even by SIGKILL, so a crash leaves no orphan server.
+    # Runs in the child between fork and exec: the kernel kills the child when its
+    # parent dies, even by SIGKILL, so a crash leaves no orphan server. SIGKILL, not
+    # SIGTERM: SecantusDB was seen to ignore a SIGTERM for good, and with its parent
+    # gone nobody would escalate. A normal stop still asks politely (``_stop``), and
+    # WiredTiger's journal recovers from the rare hard stop.
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _tansu_binary() -> str:
