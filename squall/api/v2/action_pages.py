@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo import ASCENDING
 
-from engine.workflow.tasks import action_execution_id
+from engine.workflow.attempts import attempt_ids, current_attempt_ids
 from schemas.states import ExecutionState
 from squall.api.errors import not_found
 from squall.api.v2.format import ListQuery, after_marker, invalid_field
@@ -59,7 +59,7 @@ class Row:
             ExecutionState.CANCELLED,
         ):
             return False
-        return self.run["_id"] in current_run_ids(self.task)
+        return self.run["_id"] in current_attempt_ids(self.task)
 
     @property
     def shown_state(self) -> str:
@@ -79,30 +79,9 @@ class Row:
         }[name]
 
 
-def _item_attempt(items: Doc, index: int) -> int:
-    return int(items["attempts"].get(str(index), items["base"]))
-
-
-def current_run_ids(task: Doc) -> set[str]:
-    """The ids of the runs whose results the task (or each of its items) holds now."""
-    items = task.get("items")
-    if items is None:
-        return {action_execution_id(task, None, int(task.get("attempt", 0)))}
-    return {action_execution_id(task, i, _item_attempt(items, i)) for i in range(items["count"])}
-
-
 def run_ids(task: Doc) -> list[str]:
     """Every run id a task's attempts may have used (the ones never claimed are not found)."""
-    if task.get("type") == "WORKFLOW":
-        return []
-    items = task.get("items")
-    if items is None:
-        return [action_execution_id(task, None, a) for a in range(int(task.get("attempt", 0)) + 1)]
-    return [
-        action_execution_id(task, i, a)
-        for i in range(items["count"])
-        for a in range(_item_attempt(items, i) + 1)
-    ]
+    return [] if task.get("type") == "WORKFLOW" else attempt_ids(task)
 
 
 async def _index_entries(

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from actions.catalogue import mask_secrets
 from engine.workflow import allows
+from engine.workflow.attempts import attempt_ids
 from schemas.states import ExecutionState
 from squall.api import control
 from squall.api.context import project, services
@@ -355,16 +356,25 @@ async def _update_env(svc: Services, doc: Doc, env: Doc) -> Doc:
     return after or doc
 
 
-async def _family(svc: Services, root: str) -> list[str]:
-    """``root`` and every execution started below it (sub-workflows), level by level."""
-    found, level = [root], [root]
+async def _family(svc: Services, root: Doc) -> tuple[list[str], list[str]]:
+    """The ids of ``root`` and every sub-workflow execution below it, and of the action
+    runs they made: all derived from their tasks and fetched by id, never searched."""
+    executions: list[str] = [root["_id"]]
+    runs: list[str] = []
+    level = [root]
     while level:
-        cursor = svc.engine_store.executions.find(
-            {"parent_execution_id": {"$in": level}}, {"_id": 1}
+        children: list[str] = []
+        for doc in level:
+            for task in (doc.get("tasks") or {}).values():
+                ids = attempt_ids(task)
+                (children if task.get("type") == "WORKFLOW" else runs).extend(ids)
+        level = (
+            [d async for d in svc.engine_store.executions.find({"_id": {"$in": children}})]
+            if children
+            else []
         )
-        level = [doc["_id"] async for doc in cursor]
-        found += level
-    return found
+        executions += [d["_id"] for d in level]
+    return executions, runs
 
 
 @routes.delete("/v2/executions/{id}")
@@ -380,10 +390,11 @@ async def delete_execution(request: web.Request) -> web.Response:
             "Only completed executions can be deleted. Use --force to override this. "
             f"Execution {doc['_id']} is in {doc['state']} state",
         )
-    family = await _family(svc, doc["_id"])
+    family, runs = await _family(svc, doc)
     # The execution itself goes last: a failure part way leaves it, so a retry of the
     # delete finds and removes the rest.
-    await svc.db["action_runs"].delete_many({"execution_id": {"$in": family}})
+    if runs:
+        await svc.db["action_runs"].delete_many({"_id": {"$in": runs}})
     await svc.engine_store.tasks.delete_many({"execution_id": {"$in": family}})
     await svc.engine_store.executions.delete_many({"_id": {"$in": family[1:]}})
     await svc.engine_store.executions.delete_one({"_id": doc["_id"]})
