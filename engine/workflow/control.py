@@ -154,7 +154,8 @@ class ControlMixin(RunBase):
         self.doc["reruns"] = self.doc.get("reruns", 0) + 1
         self.effects.dirty.add("reruns")
         self._prepare_attempt(task, reset=command.reset)
-        for key in ("error_handled", "chosen", "delay_id", "timeout_id", "pending_end"):
+        stale = ("error_handled", "chosen", "delay_id", "timeout_id", "timeout_at", "pending_end")
+        for key in stale:
             task.pop(key, None)
         task["errors"] = []
         task["next"] = []

@@ -8,6 +8,7 @@ fires late, twice, or after the task moved on changes nothing.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from engine.expressions import ExpressionError, evaluate
@@ -51,6 +52,7 @@ class PoliciesMixin(RunBase):
             return
         if timeout > 0:
             task["timeout"] = timeout
+            task["timeout_at"] = self.now + timedelta(seconds=timeout)
             task["timeout_id"] = self._delay(task, "timeout", timeout, task["attempt"])
         if wait > 0:
             task["delay_id"] = self._delay(task, "wait_before", wait, task["attempt"])

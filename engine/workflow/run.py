@@ -25,6 +25,7 @@ from engine.workflow.reverse import ReverseMixin
 from engine.workflow.tasks import TaskMixin, action_execution_id
 from engine.workflow.with_items import WithItemsMixin
 from schemas import ActionResult, ControlExecution, RerunTask, StartExecution, TaskState
+from schemas.base import as_utc
 from schemas.commands import ChildFinished, Command, DelayFired
 from schemas.definitions import AdHocAction, Task, Workflow
 from schemas.states import ExecutionState
@@ -187,13 +188,23 @@ class WorkflowRun(
                 or action_execution_id(task, index, self._attempt(task, index)) != aeid
             ):
                 return False
-            self._item_done(task, index, state, output, error)
         elif task.get("action_execution_id") != aeid:
             return False
+        if state is TaskState.ERROR and self._past_timeout(task):
+            # The executor stops an action at its task's timeout, so its error may
+            # arrive before the engine's own timer: it is the same timeout.
+            task.pop("timeout_id")
+            self._time_out(task)
+        elif items is not None and index is not None:
+            self._item_done(task, index, state, output, error)
         else:
             self._action_done(task, state, output, error)
         self._check_completion()
         return True
+
+    def _past_timeout(self, task: Doc) -> bool:
+        timeout_at = task.get("timeout_at")
+        return "timeout_id" in task and timeout_at is not None and self.now >= as_utc(timeout_at)
 
     # -- tasks -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.engine.workflow.wfdriver import Driver, later
 
 
@@ -169,23 +171,37 @@ after:
     assert d.doc["state"] == "SUCCESS"
 
 
-def test_timeout_fails_the_task_and_ignores_the_late_result() -> None:
-    d = Driver(
-        """
+SLOW = """
 slow:
   tasks:
     t1:
       action: std.sleep seconds=100
       timeout: 3
 """
-    )
+TIMED_OUT = "Task timed out [timeout(s)=3]."
+
+
+def test_timeout_fails_the_task_and_ignores_the_late_result() -> None:
+    d = Driver(SLOW)
     d.start("slow")
     late = d.pending("t1")[0]
     d.fire("timeout")
     task = d.task("t1")
-    assert (task["state"], task["state_info"]) == ("ERROR", "Task timed out [timeout(s)=3].")
+    assert (task["state"], task["state_info"]) == ("ERROR", TIMED_OUT)
     assert d.doc["state"] == "ERROR"
     assert not d.finish(late, "SUCCESS")
+
+
+@pytest.mark.parametrize(("after", "info"), [(3, TIMED_OUT), (2.5, "stopped")])
+def test_an_action_error_at_the_tasks_timeout_is_that_timeout(after: float, info: str) -> None:
+    d = Driver(SLOW)
+    d.start("slow")
+    # The executor stops the action at the task's timeout; its error may come first.
+    d.now = later(after)
+    d.fail("t1", "stopped")
+    task = d.task("t1")
+    assert (task["state"], task["state_info"]) == ("ERROR", info)
+    assert not d.fire("timeout")
 
 
 def test_a_timeout_after_completion_is_stale() -> None:
