@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -16,6 +17,16 @@ class Message(BaseModel):
     """A message exchanged over Kafka: immutable, unknown fields refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``, except that text nested too deeply for the parser is the
+    ValueError any other malformed text gives, not a RecursionError that would escape
+    the callers' handling of bad input (as a 500, or a Kafka record retried forever)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None
 
 
 def utcnow() -> datetime:

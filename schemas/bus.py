@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
-from schemas.base import Message, utcnow
+from schemas.base import Message, parse_json, utcnow
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,8 @@ class InboundRecord(Protocol):
 def claimed_project(value: bytes | None) -> str | None:
     """The ``project`` a JSON object names at its top level, if it names one."""
     try:
-        data = json.loads(value or b"")
-    except (ValueError, RecursionError):
+        data = parse_json(value or b"")
+    except ValueError:
         return None
     found = data.get("project") if isinstance(data, dict) else None
     return found if isinstance(found, str) and 0 < len(found) <= 128 else None

@@ -8,7 +8,6 @@ itself plus a catalogue naming Squall's ``/v2`` as the ``workflowv2`` endpoint.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, TypeGuard
@@ -16,7 +15,7 @@ from typing import Any, TypeGuard
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from schemas.base import utcnow
+from schemas.base import parse_json, utcnow
 from squall.api.access import read_body
 from squall.api.context import SERVICES, TOKENS
 from squall.api.errors import ApiError
@@ -117,8 +116,8 @@ async def _token_request(request: web.Request) -> KeystoneAuthRequest:
     except ApiError as exc:
         raise Refused(exc.status, exc.body.message) from None
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        data = parse_json(raw)
+    except ValueError as exc:
         raise Refused(400, f"The request body is not JSON: {exc}") from None
     try:
         return KeystoneAuthRequest.model_validate(data)

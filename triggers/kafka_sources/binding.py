@@ -16,12 +16,11 @@ an event without data. The record's key becomes ``partitionkey`` unless a
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from schemas import CloudEvent
-from schemas.base import UndecodableMessage
+from schemas.base import UndecodableMessage, parse_json
 from schemas.bus import InboundRecord, record_headers
 from schemas.events import decode_event
 from triggers.kafka_sources.config import KafkaSource
@@ -93,13 +92,13 @@ def _data(value: bytes, content_type: str | None) -> dict[str, Any]:
     """``datacontenttype`` and ``data`` (or ``data_base64``) of a binary-mode value."""
     if content_type is None:
         try:
-            return {"data": json.loads(value)}
+            return {"data": parse_json(value)}
         except ValueError:
             return {"datacontenttype": OCTETS, "data_base64": _base64(value)}
     media_type, params = parse_content_type(content_type)
     if is_json(media_type):
         try:
-            data = json.loads(value)
+            data = parse_json(value)
         except ValueError as exc:
             raise InvalidPayload(
                 f"value: not JSON, as content-type {content_type} says: {exc}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from engine.expressions import ExpressionError, evaluate
 from schemas import CloudEvent
+from schemas.base import parse_json
 from schemas.bus import InboundRecord
 from schemas.ids import derive_id
 from triggers.kafka_sources.binding import cloudevent
@@ -28,8 +28,8 @@ def to_event(source: KafkaSource, record: InboundRecord) -> CloudEvent:
     if source.format == "cloudevents":
         return cloudevent(source, record)
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = parse_json(raw)
+    except ValueError as exc:
         raise UnmappableMessage(f"not JSON: {exc}") from None
     context = {
         **(body if isinstance(body, dict) else {}),

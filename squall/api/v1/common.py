@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from schemas.base import parse_json
 from schemas.definitions import Issue
 from squall.api.access import read_body
 from squall.api.errors import ApiError, invalid_body
@@ -24,7 +24,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object; 400 for anything else."""
     raw = await read_body(request)
     try:
-        data = json.loads(raw or b"{}")
+        data = parse_json(raw or b"{}")
     except ValueError as exc:
         raise ApiError(400, "invalid_request", f"body: expected JSON, got error {exc}") from None
     if not isinstance(data, dict):

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pymongo import ASCENDING, DESCENDING
 
+from schemas.base import parse_json
 from squall.api.access import read_body
 from squall.api.errors import ApiError
 
@@ -51,7 +52,7 @@ def decoded(value: Any, name: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return parse_json(value)
     except ValueError as exc:
         raise ApiError(
             400, "invalid_input", f"Invalid input for field/attribute {name}: {exc}", name
@@ -67,7 +68,7 @@ async def json_body(request: web.Request) -> Doc:
     """The request's JSON object."""
     raw = await read_body(request)
     try:
-        body = json.loads(raw or b"{}")
+        body = parse_json(raw or b"{}")
     except ValueError as exc:
         raise ApiError(400, "invalid_request", f"body is not JSON: {exc}") from None
     if not isinstance(body, dict):

@@ -202,3 +202,18 @@ async def _first(consumer: AIOKafkaConsumer, count: int) -> AsyncIterator[Consum
     async with asyncio.timeout(20):
         for _ in range(count):
             yield await consumer.getone()
+
+
+#: Valid JSON nested deeper than Python's parser can follow.
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_a_value_nested_too_deeply_is_refused_as_unmappable_not_raised() -> None:
+    # Raised otherwise, the bridge would retry the record forever instead of
+    # dead-lettering it.
+    headers = ce_headers()
+    headers.append(("content-type", b"application/json"))
+    assert "nested too deeply" in refusal(DEEP, headers)
+    json_source = KafkaSource(name="plain", topic="orders", project="shop")
+    with pytest.raises(UnmappableMessage, match="nested too deeply"):
+        to_event(json_source, Rec(DEEP))
