@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from actions.catalogue import mask_secrets
 from engine.queries import execution_view, resolve_results
 from schemas import ExecutionDoc
 from schemas.executions import HistoryEntry
+from schemas.masking import mask_secrets
 from schemas.states import ExecutionState, TaskState
 from squall.api import control
 from squall.api.context import project, services

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.catalogue import mask_secrets
 from engine.workflow import allows
 from engine.workflow.attempts import attempt_ids
+from schemas.masking import mask_secrets
 from schemas.states import ExecutionState
 from squall.api import control
 from squall.api.context import project, services
@@ -147,9 +147,9 @@ def workflow_name_of(svc: Services, owner: str, body: Doc) -> str:
     if svc.definitions.workflow(owner, ident) is not None:
         return ident
     if UUID_LIKE.match(ident):
-        for proj, name in svc.definitions.workflows:
-            if proj == owner and definition_id(owner, "workflow", name) == ident:
-                return name
+        name = by_workflow_id(svc, owner, ident)
+        if name != ident:
+            return str(name)
     raise not_found("Workflow", ident)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from pymongo import ASCENDING, DESCENDING
 
-from schemas.base import parse_json
+from schemas.base import as_utc, parse_json
 from squall.api.access import read_body
 from squall.api.errors import ApiError
 
@@ -140,7 +140,7 @@ def _timestamp(name: str, raw: str) -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise invalid_field(name, raw, "expected a time as YYYY-MM-DD HH:MM:SS") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(value)
 
 
 def _filter_value(name: str, raw: str, times: frozenset[str]) -> Any:
